@@ -1,0 +1,38 @@
+# Two commands do everything on a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+QA_INDEX_DIR ?= index
+export QA_INDEX_DIR
+
+.PHONY: run test index bench-quality bench-load clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+# Stamp files: reinstall only when pyproject.toml changes.
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e '.[test]'
+	touch $@ $(VENV)/.installed
+
+$(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e '.[test,bench]'
+	touch $@ $(VENV)/.installed-test $(VENV)/.installed
+
+index: $(VENV)/.installed
+	@if [ -s "$(QA_INDEX_DIR)/CURRENT" ]; then echo "Index present in $(QA_INDEX_DIR)/"; \
+	else $(BIN)/qa-service index build; fi
+
+run: index
+	$(BIN)/qa-service ask "What went wrong with pre-birth assessments?"
+
+test: $(VENV)/.installed-test
+	$(BIN)/python -m pytest -q
+
+clean:
+	rm -rf $(VENV) $(QA_INDEX_DIR) .pytest_cache

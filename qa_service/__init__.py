@@ -1,0 +1,1 @@
+"""qa_service: ask questions of published reports and get cited findings."""

@@ -1,0 +1,146 @@
+"""Passages → findings (the best clause of each), citations, answer text, or an honest refusal."""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import asdict, dataclass, field, replace
+
+from .cues import expected_answer, satisfies
+from .retrieval import Hit, OpenIndex, analyze, query_terms, search
+from .sentences import units
+
+# A finding must match at least this share of the question's weight (rare words weigh more).
+# Calibrated on SQuAD dev by `python benchmarks/calibrate.py`; see BENCHMARKS.md.
+MIN_COVERAGE = 0.45
+# Earlier questions of a conversation steer a follow-up, but weigh less than its own words.
+HISTORY_WEIGHT = 0.3
+# A passage holding what the question asks for (a date for "when" …) gets this share more score.
+CUE_BOOST = 0.25
+# Exponent on coverage when reranking; 0 would keep plain BM25 order.
+COORDINATION = 1.0
+CANDIDATES = 20
+NOT_FOUND = "The reports do not answer this question."
+
+
+@dataclass(frozen=True)
+class Citation:
+    """Where a finding comes from, precisely enough to check it."""
+
+    report: str
+    report_id: str
+    section: str
+    paragraph: int
+    passage_id: str
+    url: str
+    source_url: str | None
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One cited finding: the best clause, its whole passage and its score."""
+
+    text: str
+    passage: str
+    score: float
+    citation: Citation
+
+
+@dataclass
+class Answer:
+    """The reply to one question."""
+
+    question: str
+    answer: str
+    found: bool
+    findings: list[Finding] = field(default_factory=list)
+    index_version: str = ""
+    took_ms: float = 0.0
+
+    def to_dict(self) -> dict[str, object]:
+        """Return the answer as the JSON object the CLI and the API both print."""
+        return asdict(self)
+
+
+class QuestionError(ValueError):
+    """A question that cannot be asked (empty, or only whitespace)."""
+
+
+def _weights(index: OpenIndex, terms: list[str]) -> dict[str, float]:
+    return {t: index.weight(t) for t in terms}
+
+
+def best_unit(passage: str, weights: dict[str, float], cue: re.Pattern[str] | None = None) -> str:
+    """Return the clause or sentence of a passage that carries most of the question's weight."""
+    best, best_score = passage.strip(), -1.0
+    bonus = CUE_BOOST * sum(weights.values())
+    for piece in units(passage):
+        score = sum(weights.get(t, 0.0) for t in set(analyze(piece)))
+        score += bonus if satisfies(cue, piece) else 0.0
+        if score > best_score:  # strict: the earlier piece wins a tie
+            best, best_score = piece, score
+    return best
+
+
+def citation(hit: Hit) -> Citation:
+    """Return the citation of a passage hit."""
+    p = hit.passage
+    return Citation(hit.report_title, p.report_id, p.section, p.ordinal, p.id,
+                    f"/reports/{p.report_id}#{p.anchor}", hit.source_url)
+
+
+def coverage(hit: Hit, weights: dict[str, float]) -> float:
+    """Return the share of the question's weight that a passage matches."""
+    total = sum(weights.values())
+    return sum(w for t, w in weights.items() if t in hit.matched) / total if total else 0.0
+
+
+def rerank(hits: list[Hit], weights: dict[str, float], cue: re.Pattern[str] | None) -> list[Hit]:
+    """Reorder BM25's hits by how much of the question each covers and by the answer-type cue."""
+    def adjusted(hit: Hit) -> Hit:
+        # Coordination: a passage matching all of the question beats one repeating part of it.
+        factor = coverage(hit, weights) ** COORDINATION
+        if satisfies(cue, hit.passage.text):
+            factor *= 1 + CUE_BOOST
+        return replace(hit, score=hit.score * factor)
+    return sorted((adjusted(h) for h in hits), key=lambda h: -h.score)
+
+
+def _compose(findings: list[Finding]) -> str:
+    return " ".join(f"“{f.text}” [{n}]" for n, f in enumerate(findings, start=1))
+
+
+def ask(index: OpenIndex, question: str, limit: int = 5, history: list[str] | None = None,
+        reports: list[str] | None = None) -> Answer:
+    """Answer a question from an open index: cited findings, or a plain 'not found'."""
+    started = time.perf_counter()
+    if not isinstance(question, str) or not question.strip():
+        raise QuestionError("the question is empty")
+    own = query_terms(question)
+    context = [t for q in (history or [])[-3:] for t in query_terms(q) if t not in own]
+    # A follow-up with no words of its own ("why?") is judged by the conversation's words.
+    judged = own or context
+    weights = _weights(index, judged)
+    boosts = {t: 1.0 for t in own} | {t: HISTORY_WEIGHT for t in context if t not in own}
+    if not own:
+        boosts = {t: 1.0 for t in context}
+    hits = search(index, boosts, limit=max(CANDIDATES, limit), reports=reports)
+    cue = expected_answer(question)
+    hits = rerank(hits, weights, cue)
+    findings: list[Finding] = []
+    seen: set[str] = set()
+    for hit in hits:
+        if coverage(hit, weights) < MIN_COVERAGE:
+            continue
+        # Facts are one statement each; splitting "Great Britain. Office for …" would cut a name.
+        text = hit.passage.text if hit.passage.kind == "fact" else best_unit(hit.passage.text, weights, cue)
+        key = " ".join(analyze(text))
+        if key in seen:  # the same words cited twice add nothing
+            continue
+        seen.add(key)
+        findings.append(Finding(text, hit.passage.text, round(hit.score, 4), citation(hit)))
+        if len(findings) == limit:
+            break
+    took = (time.perf_counter() - started) * 1000
+    return Answer(question, _compose(findings) if findings else NOT_FOUND, bool(findings),
+                  findings, index.version, round(took, 2))

@@ -1,0 +1,85 @@
+"""The `qa-service` command: thin click wrappers around the build, ask and serve functions."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+
+import click
+from tqdm import tqdm
+
+from .answer import Answer, QuestionError, ask
+from .config import setting_default
+from .content import ContentError
+from .indexing import build_index
+from .retrieval import IndexHolder
+from .versions import IndexError_
+
+content_option = click.option(
+    "--content", "content_dir", type=click.Path(path_type=Path), envvar="QA_CONTENT_DIR",
+    default=lambda: setting_default("CONTENT_DIR"), show_default="content/ or $QA_CONTENT_DIR",
+    help="Folder of report Markdown files.")
+index_option = click.option(
+    "--index", "index_dir", type=click.Path(path_type=Path), envvar="QA_INDEX_DIR",
+    default=lambda: setting_default("INDEX_DIR"), show_default="index/ or $QA_INDEX_DIR",
+    help="Folder holding the built index.")
+
+
+def _fail(exc: Exception) -> click.ClickException:
+    return click.ClickException(str(exc))
+
+
+@click.group()
+@click.version_option(package_name="qa_service")
+def main() -> None:
+    """Ask questions of published reports and get cited findings."""
+
+
+@main.group("index")
+def index_group() -> None:
+    """Build and inspect the search index."""
+
+
+def _progress(items: Iterable) -> Iterable:
+    # delay: small builds finish before a bar would appear, so they print only the summary.
+    return tqdm(items, desc="Indexing", unit="report", delay=1.0, file=sys.stderr, leave=False)
+
+
+@index_group.command("build")
+@content_option
+@index_option
+def index_build(content_dir: Path, index_dir: Path) -> None:
+    """Build a new index version from the content folder and switch to it."""
+    try:
+        summary = build_index(content_dir, index_dir, progress=_progress)
+    except (ContentError, IndexError_) as exc:
+        raise _fail(exc) from None
+    click.echo(summary.line())
+
+
+def format_answer(answer: Answer) -> str:
+    """Return an answer as readable text for the terminal."""
+    if not answer.found:
+        return answer.answer
+    lines = [answer.answer, ""]
+    for n, f in enumerate(answer.findings, start=1):
+        c = f.citation
+        where = f"{c.report} — {c.section}, paragraph {c.paragraph}" if c.section else f"{c.report}, paragraph {c.paragraph}"
+        lines += [f"[{n}] {f.text}", f"    {where}", f"    {c.url}"]
+    return "\n".join(lines)
+
+
+@main.command("ask")
+@click.argument("question")
+@index_option
+@click.option("--limit", type=click.IntRange(1, 20), default=5, show_default=True, help="Most findings to show.")
+@click.option("--json", "as_json", is_flag=True, help="Print the answer object as JSON.")
+def ask_command(question: str, index_dir: Path, limit: int, as_json: bool) -> None:
+    """Ask QUESTION and print the cited findings."""
+    try:
+        answer = ask(IndexHolder(index_dir).get(), question, limit=limit)
+    except (QuestionError, IndexError_) as exc:
+        raise _fail(exc) from None
+    click.echo(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2) if as_json else format_answer(answer))

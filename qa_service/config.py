@@ -1,0 +1,55 @@
+"""Every setting once: its environment variable, default and help text."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One setting, read from the environment variable QA_<NAME>."""
+
+    name: str
+    default: object
+    help: str
+
+    @property
+    def env(self) -> str:
+        """Return the environment variable that sets this setting."""
+        return f"QA_{self.name}"
+
+
+SETTINGS = (
+    Setting("CONTENT_DIR", "content", "Folder of report Markdown files."),
+    Setting("INDEX_DIR", "index", "Folder holding the built index versions."),
+    Setting("ADMIN_TOKEN", "", "Bearer token for /api/admin/*; admin endpoints are off when empty."),
+    Setting("MAX_QUESTION_CHARS", 1000, "Longest question accepted, in characters."),
+    Setting("MAX_BODY_BYTES", 65536, "Largest request body accepted, in bytes."),
+    Setting("MAX_LIMIT", 20, "Most findings one answer may ask for."),
+    Setting("MAX_HISTORY", 10, "Most earlier questions a request may send as history."),
+)
+
+
+def _convert(setting: Setting, raw: str) -> object:
+    if isinstance(setting.default, int):
+        try:
+            return int(raw)
+        except ValueError:
+            raise ValueError(f"{setting.env} must be a whole number, got {raw!r}") from None
+    return raw
+
+
+def from_env(environ: dict[str, str] | None = None) -> dict[str, object]:
+    """Return every setting, taking QA_* environment variables over the defaults."""
+    environ = dict(os.environ if environ is None else environ)
+    return {
+        s.name: _convert(s, environ[s.env]) if s.env in environ else s.default
+        for s in SETTINGS
+    }
+
+
+def setting_default(name: str) -> str:
+    """Return a path setting from the environment or its default (for CLI options)."""
+    setting = next(s for s in SETTINGS if s.name == name)
+    return os.environ.get(setting.env, str(setting.default))

@@ -1,0 +1,326 @@
+"""Reports on disk: Markdown with YAML front matter → Report and Passage dataclasses."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from xml.etree import ElementTree as etree
+
+import markdown
+import yaml
+from markdown.extensions import Extension
+from markdown.treeprocessors import Treeprocessor
+
+REPORT_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,79}$")
+MAX_FILE_BYTES = 5 * 1024 * 1024
+HEADINGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
+# Python-Markdown leaves placeholders for raw HTML it stashed; they are never report text.
+PLACEHOLDER = re.compile("\x02wzxhzdk:\\d+\x03")
+SECTION_SEP = " › "
+
+
+class ContentError(ValueError):
+    """A content file that cannot be turned into a report; names the file and line."""
+
+    def __init__(self, path: Path | str, message: str, line: int | None = None) -> None:
+        self.path, self.line, self.message = str(path), line, message
+        where = f"{path}:{line}" if line else str(path)
+        super().__init__(f"{where}: {message}")
+
+
+@dataclass(frozen=True)
+class Passage:
+    """One citable unit of a report: a paragraph, list item, table row, quote or fact."""
+
+    id: str
+    report_id: str
+    ordinal: int
+    kind: str
+    headings: tuple[str, ...]
+    text: str
+
+    @property
+    def anchor(self) -> str:
+        """Return the HTML id that links to this passage."""
+        return self.id
+
+    @property
+    def section(self) -> str:
+        """Return the heading path as one readable string."""
+        return SECTION_SEP.join(self.headings)
+
+
+@dataclass(frozen=True)
+class Report:
+    """A parsed report: its front matter facts, passages and rendered HTML body."""
+
+    id: str
+    path: str
+    sha256: str
+    title: str
+    publisher: str
+    published: dt.date | None
+    source_url: str | None = None
+    short_title: str | None = None
+    publisher_short: str | None = None
+    source_note: str | None = None
+    subjects: tuple[str, ...] = ()
+    summary: str | None = None
+    passages: tuple[Passage, ...] = ()
+    html: str = field(default="", repr=False)
+
+    def metadata(self) -> dict[str, object]:
+        """Return the front matter facts as JSON-ready values."""
+        return {
+            "id": self.id,
+            "title": self.title,
+            "short_title": self.short_title,
+            "publisher": self.publisher,
+            "publisher_short": self.publisher_short,
+            "published": self.published.isoformat() if self.published else None,
+            "source_url": self.source_url,
+            "source_note": self.source_note,
+            "subjects": list(self.subjects),
+            "summary": self.summary,
+            "sha256": self.sha256,
+            "passage_count": len(self.passages),
+        }
+
+
+def passage_id(report_id: str, text: str) -> str:
+    """Return a stable id: the same text in the same report always gets the same id."""
+    norm = " ".join(text.split()).lower()
+    digest = hashlib.sha1(f"{report_id}\x00{norm}".encode()).hexdigest()[:10]
+    return f"p-{digest}"
+
+
+def _text_of(el: etree.Element, skip: tuple[str, ...] = ()) -> str:
+    """Return the visible text of an element, leaving out child elements named in skip."""
+    parts: list[str] = [el.text or ""]
+    for child in el:
+        if child.tag not in skip:
+            parts.append(_text_of(child, skip))
+        parts.append(child.tail or "")
+    return PLACEHOLDER.sub("", "".join(parts))
+
+
+class _Collector(Treeprocessor):
+    """Walk the parsed tree in reading order, tag passages with ids, and record them."""
+
+    def __init__(self, md: markdown.Markdown, report_id: str, first_ordinal: int) -> None:
+        super().__init__(md)
+        self.report_id = report_id
+        self.next_ordinal = first_ordinal
+        self.headings: list[tuple[int, str]] = []
+        self.passages: list[Passage] = []
+        self.seen: dict[str, int] = {}
+
+    def run(self, root: etree.Element) -> None:
+        self._walk(root)
+
+    def _walk(self, parent: etree.Element) -> None:
+        for el in parent:
+            tag = el.tag
+            if tag in HEADINGS:
+                level = HEADINGS[tag]
+                self.headings = [h for h in self.headings if h[0] < level]
+                self.headings.append((level, " ".join(_text_of(el).split())))
+            elif tag == "p":
+                self._add(el, "paragraph", _text_of(el))
+            elif tag in ("ul", "ol"):
+                self._walk_list(el)
+            elif tag == "table":
+                for tr in el.iter("tr"):
+                    if tr.find("th") is None:
+                        cells = [" ".join(_text_of(td).split()) for td in tr.findall("td")]
+                        self._add(tr, "table_row", " | ".join(cells))
+            elif tag == "blockquote":
+                paras = [_text_of(p) for p in el.iter("p")] or [_text_of(el)]
+                self._add(el, "quote", " ".join(paras))
+            elif tag == "div":
+                self._walk(el)
+
+    def _walk_list(self, lst: etree.Element) -> None:
+        for li in lst.findall("li"):
+            self._add(li, "list_item", _text_of(li, skip=("ul", "ol")))
+            for nested in li:
+                if nested.tag in ("ul", "ol"):
+                    self._walk_list(nested)
+
+    def _add(self, el: etree.Element, kind: str, text: str) -> None:
+        text = " ".join(text.split())  # soft line breaks are spaces, as the page shows them
+        if not text:
+            return
+        pid = passage_id(self.report_id, text)
+        self.seen[pid] = self.seen.get(pid, 0) + 1
+        if self.seen[pid] > 1:  # the same text twice in one report: keep both, distinctly
+            pid = f"{pid}-{self.seen[pid]}"
+        el.set("id", pid)
+        el.set("class", (el.get("class", "") + " passage").strip())
+        el.set("data-ordinal", str(self.next_ordinal))
+        headings = tuple(h[1] for h in self.headings)
+        self.passages.append(Passage(pid, self.report_id, self.next_ordinal, kind, headings, text))
+        self.next_ordinal += 1
+
+
+class _CollectorExtension(Extension):
+    def __init__(self, collector_factory) -> None:  # type: ignore[no-untyped-def]
+        super().__init__()
+        self.factory = collector_factory
+
+    def extendMarkdown(self, md: markdown.Markdown) -> None:  # noqa: N802 - Markdown's API
+        self.collector = self.factory(md)
+        # Priority -1: after inline parsing (20) and unescaping (0), so text is final.
+        md.treeprocessors.register(self.collector, "qa_passages", -1)
+
+
+def split_front_matter(path: Path, text: str) -> tuple[dict[str, object], str]:
+    """Split a file into its YAML front matter and its Markdown body."""
+    lines = text.splitlines(keepends=True)
+    if not lines or lines[0].strip() != "---":
+        raise ContentError(path, "missing front matter: the file must start with a '---' line", 1)
+    for i, line in enumerate(lines[1:], start=1):
+        if line.strip() in ("---", "..."):
+            break
+    else:
+        raise ContentError(path, "front matter is not closed by a '---' line", 1)
+    try:
+        meta = yaml.safe_load("".join(lines[1:i])) or {}
+    except yaml.YAMLError as exc:
+        # The context mark (where an unclosed bracket opened) beats the problem mark (often EOF).
+        mark = getattr(exc, "context_mark", None) or getattr(exc, "problem_mark", None)
+        line = mark.line + 2 if mark is not None else None  # +1 for 0-based, +1 for '---'
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ContentError(path, f"malformed front matter: {problem}", line) from None
+    if not isinstance(meta, dict):
+        raise ContentError(path, "front matter must be a mapping of 'key: value' lines", 2)
+    return meta, "".join(lines[i + 1 :])
+
+
+def _meta_line(path: Path, text: str, key: str) -> int | None:
+    """Return the line number of a front matter key, for error messages."""
+    for n, line in enumerate(text.splitlines()[:200], start=1):
+        if line.startswith(f"{key}:"):
+            return n
+    return None
+
+
+def _str_field(path: Path, raw: str, meta: dict[str, object], key: str) -> str | None:
+    value = meta.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, (str, int, float)) or isinstance(value, bool):
+        raise ContentError(path, f"'{key}' must be text", _meta_line(path, raw, key))
+    value = " ".join(str(value).split())
+    return value or None
+
+
+def _published(path: Path, raw: str, meta: dict[str, object]) -> dt.date | None:
+    value = meta.get("published")
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value).strip())
+    except ValueError:
+        line = _meta_line(path, raw, "published")
+        raise ContentError(path, f"'published' must be an ISO date (YYYY-MM-DD), got {value!r}", line) from None
+
+
+def _subjects(path: Path, raw: str, meta: dict[str, object]) -> tuple[str, ...]:
+    value = meta.get("subjects", [])
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(s, str) for s in value):
+        raise ContentError(path, "'subjects' must be a list of text", _meta_line(path, raw, "subjects"))
+    return tuple(" ".join(s.split()) for s in value if s.strip())
+
+
+def read_text(path: Path) -> tuple[str, bytes]:
+    """Read a content file as UTF-8, naming the line of the first bad byte if it is not."""
+    data = path.read_bytes()
+    if len(data) > MAX_FILE_BYTES:
+        raise ContentError(path, f"file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise ContentError(path, f"not UTF-8 text (byte 0x{data[exc.start]:02x})", line) from None
+    if not text.strip():
+        raise ContentError(path, "file is empty")
+    return text.lstrip("\ufeff"), data
+
+
+def fact_passages(report_id: str, publisher: str, published: dt.date | None,
+                  subjects: tuple[str, ...]) -> list[Passage]:
+    """Return the front matter facts as passages, so questions about them can be answered."""
+    facts = []
+    if published:  # a listing without a date is not "published by" whoever keeps the list
+        facts.append(f"Published by {publisher} on {published.day} {published:%B %Y} ({published.isoformat()}).")
+    if subjects:
+        facts.append("Subjects: " + "; ".join(subjects) + ".")
+    return [
+        Passage(passage_id(report_id, text), report_id, n, "fact", ("About this report",), text)
+        for n, text in enumerate(facts, start=1)
+    ]
+
+
+def parse_report(path: Path, report_id: str | None = None) -> Report:
+    """Parse one Markdown file into a Report with its passages and rendered HTML."""
+    raw, data = read_text(path)
+    meta, body = split_front_matter(path, raw)
+    rid = str(meta.get("id") or report_id or path.stem)
+    if not REPORT_ID.match(rid):
+        raise ContentError(path, f"report id {rid!r} must be lowercase letters, digits, '-' or '_'",
+                           _meta_line(path, raw, "id"))
+    title = _str_field(path, raw, meta, "title")
+    if not title:
+        raise ContentError(path, "front matter needs a 'title'", 2)
+    publisher = _str_field(path, raw, meta, "publisher") or _str_field(path, raw, meta, "author")
+    if not publisher:
+        raise ContentError(path, "front matter needs a 'publisher' (or 'author')", 2)
+    publisher_short = _str_field(path, raw, meta, "publisher_short")
+    published = _published(path, raw, meta)
+    subjects = _subjects(path, raw, meta)
+    named = f"{publisher_short} ({publisher})" if publisher_short else publisher
+    facts = fact_passages(rid, named, published, subjects)
+    ext = _CollectorExtension(lambda md: _Collector(md, rid, len(facts) + 1))
+    html = markdown.Markdown(extensions=["tables", "sane_lists", ext]).convert(body)
+    passages = tuple(facts + ext.collector.passages)
+    if len(passages) == len(facts):
+        raise ContentError(path, "the report has no text after its front matter")
+    return Report(
+        id=rid, path=str(path), sha256=hashlib.sha256(data).hexdigest(), title=title,
+        publisher=publisher, published=published,
+        source_url=_str_field(path, raw, meta, "source_url"),
+        short_title=_str_field(path, raw, meta, "short_title"),
+        publisher_short=publisher_short,
+        source_note=_str_field(path, raw, meta, "source_note"),
+        subjects=subjects, summary=_str_field(path, raw, meta, "summary"),
+        passages=passages, html=html,
+    )
+
+
+def content_files(content_dir: Path) -> list[Path]:
+    """Return the Markdown files of a content directory, in a stable order."""
+    if not content_dir.is_dir():
+        raise ContentError(content_dir, "content directory does not exist")
+    return sorted(p for p in content_dir.rglob("*.md") if p.is_file() and not p.name.startswith("."))
+
+
+def iter_reports(content_dir: Path) -> Iterator[Report]:
+    """Parse every report in a directory, refusing two reports with the same id."""
+    seen: dict[str, Path] = {}
+    for path in content_files(content_dir):
+        report = parse_report(path)
+        if report.id in seen:
+            raise ContentError(path, f"duplicate report id {report.id!r} (also used by {seen[report.id]})")
+        seen[report.id] = path
+        yield report

@@ -1,0 +1,135 @@
+"""Question → Whoosh query → ranked passages, from the live index version."""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+from whoosh import index as whoosh_index
+from whoosh import query as wq
+from whoosh.scoring import BM25F
+
+from . import versions
+from .content import SECTION_SEP, Passage
+from .indexing import FIELD_BOOSTS, REPORTS_FILE, make_analyzer
+
+SEARCH_FIELDS = tuple(FIELD_BOOSTS)
+MAX_QUERY_TERMS = 64
+_ANALYZER = make_analyzer()
+
+
+def analyze(text: str) -> list[str]:
+    """Return the index terms of a text, in order, the same way passages were analyzed."""
+    return [t.text for t in _ANALYZER(text)]
+
+
+def query_terms(text: str) -> list[str]:
+    """Return a question's distinct index terms, in order, at most MAX_QUERY_TERMS."""
+    return list(dict.fromkeys(analyze(text)))[:MAX_QUERY_TERMS]
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One passage found for a question, with what a citation needs."""
+
+    passage: Passage
+    report_title: str
+    source_url: str | None
+    score: float
+    matched: frozenset[str]
+
+
+@dataclass
+class OpenIndex:
+    """One index version opened for searching; kept for as long as it is live."""
+
+    version: str
+    path: Path
+    ix: whoosh_index.Index
+    searcher: object = field(init=False)
+
+    def __post_init__(self) -> None:
+        # One searcher per version, reused by every request; Whoosh reopens nothing per search.
+        self.searcher = self.ix.searcher(weighting=BM25F(B=0.75, K1=1.2))
+
+    @cached_property
+    def manifest(self) -> dict:
+        """Return the version's manifest (counts, build time, content hashes)."""
+        return versions.read_manifest(self.path.parent.parent, self.version)
+
+    @cached_property
+    def reports(self) -> dict[str, dict]:
+        """Return each report's metadata, rendered HTML and passage list, by id."""
+        return json.loads((self.path / REPORTS_FILE).read_text(encoding="utf-8"))
+
+    def weight(self, term: str) -> float:
+        """Return a term's inverse document frequency in passage text (rare terms weigh more)."""
+        return float(self.searcher.idf("text", term))
+
+    def close(self) -> None:
+        """Release the searcher's files."""
+        self.searcher.close()
+        self.ix.close()
+
+
+class IndexHolder:
+    """Keep the live index version open and move to a newer one when the pointer changes."""
+
+    def __init__(self, index_dir: Path) -> None:
+        self.index_dir = Path(index_dir)
+        self._lock = threading.Lock()
+        self._open: OpenIndex | None = None
+
+    def get(self) -> OpenIndex:
+        """Return the live version, reopening only if CURRENT names a different one."""
+        version = versions.require_current(self.index_dir)
+        current = self._open
+        if current is not None and current.version == version:
+            return current
+        with self._lock:
+            if self._open is None or self._open.version != version:
+                path = versions.versions_dir(self.index_dir) / version
+                # The old version is left to the garbage collector: a request in another
+                # thread may still be reading from it.
+                self._open = OpenIndex(version, path, whoosh_index.open_dir(str(path)))
+            return self._open
+
+
+def _terms_query(weighted_terms: dict[str, float]) -> wq.Query:
+    """Return a disjunction of every term in every field (no coordination factor)."""
+    parts = [
+        wq.Term(name, term, boost=boost)
+        for term, boost in weighted_terms.items()
+        for name in SEARCH_FIELDS
+    ]
+    return wq.Or(parts)
+
+
+def _hit(doc: dict, score: float, matched: frozenset[str]) -> Hit:
+    section = doc.get("section") or ""
+    passage = Passage(
+        id=doc["id"].split("/", 1)[1],
+        report_id=doc["report_id"],
+        ordinal=int(doc["ordinal"]),
+        kind=doc["kind"],
+        headings=tuple(section.split(SECTION_SEP)) if section else (),
+        text=doc["text"],
+    )
+    return Hit(passage, doc["title"], doc.get("source_url") or None, score, matched)
+
+
+def search(index: OpenIndex, weighted_terms: dict[str, float], limit: int = 10,
+           reports: list[str] | None = None) -> list[Hit]:
+    """Return the best passages for weighted query terms, best first."""
+    if not weighted_terms:
+        return []
+    restrict = wq.Or([wq.Term("report_id", r) for r in reports]) if reports else None
+    results = index.searcher.search(_terms_query(weighted_terms), limit=limit, filter=restrict, terms=True)
+    hits = []
+    for r in results:
+        matched = frozenset(t.decode() if isinstance(t, bytes) else t for _f, t in r.matched_terms())
+        hits.append(_hit(r.fields(), float(r.score), matched))
+    return hits

@@ -1,0 +1,100 @@
+"""Natural questions about the bundled report get the right cited finding first, or none."""
+
+from __future__ import annotations
+
+import pytest
+
+from qa_service.answer import NOT_FOUND, QuestionError, ask, best_unit
+from qa_service.sentences import sentence_spans, units
+
+BABIES = "ages-of-concern"
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("What went wrong with pre-birth assessments?",
+         "shortcomings in the timeliness and quality of pre-birth assessments"),
+        ("What did it say about the role of fathers?", "the role of the fathers had been marginalised"),
+        ("What did practitioners underestimate about the baby?", "practitioners underestimated the fragility of the baby"),
+        ("Were young people treated as adults?", "young people were treated as adults rather than being considered as children"),
+        ("How many serious case reviews were evaluated?", "482 serious case reviews"),
+        ("When was Ages of concern published?", "26 October 2011"),
+        ("Who published the report?", "Office for Standards in Education"),
+        ("Was there enough support for young parents?", "there had been insufficient support for young parents"),
+        ("What lessons were there for health agencies?", "lessons for both commissioning and provider health agencies"),
+        ("Did agencies focus on challenging behaviour?", "focused on the young person’s challenging behaviour"),
+    ],
+)
+def test_first_finding_answers_the_question(bundled, question: str, expected: str) -> None:
+    answer = ask(bundled, question)
+    assert answer.found, answer
+    first = answer.findings[0]
+    assert expected in first.text
+    assert first.text in first.passage  # a finding quotes its passage verbatim
+    assert first.citation.report_id == BABIES
+    assert first.citation.url == f"/reports/{BABIES}#{first.citation.passage_id}"
+    assert answer.answer.startswith(f"“{first.text}” [1]")
+
+
+def test_fathers_question_gets_the_clause_not_the_sentence(bundled) -> None:
+    first = ask(bundled, "What about fathers?").findings[0]
+    assert first.text == "the role of the fathers had been marginalised"
+    assert len(first.passage) > 5 * len(first.text)
+    assert first.citation.section == "Summary"
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What is the capital of France?",
+        "How do I bake sourdough bread?",
+        "Who won the football world cup in 1966?",
+        "Explain quantum entanglement",
+        "zzzz qqqq",
+    ],
+)
+def test_unrelated_questions_are_refused(bundled, question: str) -> None:
+    answer = ask(bundled, question)
+    assert not answer.found and answer.findings == [] and answer.answer == NOT_FOUND
+
+
+@pytest.mark.parametrize("question", ['title:(', "AND OR NOT", "*", '"unclosed quote', "fathers^5 AND (", "[x TO y]"])
+def test_query_syntax_is_text_not_an_error(bundled, question: str) -> None:
+    ask(bundled, question)  # must not raise
+
+
+@pytest.mark.parametrize("question", ["", "   ", "\n\t"])
+def test_empty_question_is_an_error(bundled, question: str) -> None:
+    with pytest.raises(QuestionError):
+        ask(bundled, question)
+
+
+def test_limit_and_report_filter(bundled) -> None:
+    assert len(ask(bundled, "young people", limit=1).findings) == 1
+    related = ask(bundled, "young people", reports=["ages-of-concern-related"])
+    assert related.found and {f.citation.report_id for f in related.findings} == {"ages-of-concern-related"}
+
+
+def test_history_steers_a_follow_up_without_its_own_words(bundled) -> None:
+    alone = ask(bundled, "Why?")
+    follow = ask(bundled, "Why?", history=["What went wrong with pre-birth assessments?"])
+    assert not alone.found
+    assert "pre-birth" in follow.findings[0].text
+
+
+def test_sentences_respect_abbreviations() -> None:
+    text = "Dr. Smith met the U.S. team in Jan. 2010. They agreed. A new start."
+    assert [text[s:e] for s, e in sentence_spans(text)] == [
+        "Dr. Smith met the U.S. team in Jan. 2010.", "They agreed.", "A new start."]
+
+
+def test_semicolon_lists_split_into_clauses() -> None:
+    text = "These included first long clause here; a second long clause here; and the final long clause."
+    assert units(text) == ["These included first long clause here", "a second long clause here",
+                           "the final long clause."]
+
+
+def test_best_unit_prefers_rarer_words() -> None:
+    passage = "Common words appear here; the rare aardvark appears here."
+    assert best_unit(passage, {"appear": 0.1, "aardvark": 5.0}) == "the rare aardvark appears here."
