@@ -28,8 +28,11 @@ index: $(VENV)/.installed
 	@if [ -s "$(QA_INDEX_DIR)/CURRENT" ]; then echo "Index present in $(QA_INDEX_DIR)/"; \
 	else $(BIN)/qa-service index build; fi
 
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
 run: index
-	$(BIN)/qa-service ask "What went wrong with pre-birth assessments?"
+	$(BIN)/qa-service serve --host $(HOST) --port $(PORT)
 
 test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest -q

@@ -15,7 +15,7 @@ from .config import setting_default
 from .content import ContentError
 from .indexing import build_index
 from .retrieval import IndexHolder
-from .versions import IndexError_
+from .versions import IndexError_, current_version
 
 content_option = click.option(
     "--content", "content_dir", type=click.Path(path_type=Path), envvar="QA_CONTENT_DIR",
@@ -69,6 +69,23 @@ def format_answer(answer: Answer) -> str:
         where = f"{c.report} — {c.section}, paragraph {c.paragraph}" if c.section else f"{c.report}, paragraph {c.paragraph}"
         lines += [f"[{n}] {f.text}", f"    {where}", f"    {c.url}"]
     return "\n".join(lines)
+
+
+@main.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True, help="Port to listen on.")
+@click.option("--workers", type=click.IntRange(1, 64), default=None, help="Worker processes [default: one per core].")
+@content_option
+@index_option
+def serve_command(host: str, port: int, workers: int | None, content_dir: Path, index_dir: Path) -> None:
+    """Serve the chat page and the JSON API with gunicorn."""
+    from .server import default_workers, serve
+
+    if current_version(index_dir) is None:
+        click.echo(f"Warning: no index in {index_dir} yet; answers fail until `qa-service index build` runs.",
+                   err=True)
+    serve(host, port, workers or default_workers(),
+          {"INDEX_DIR": str(index_dir), "CONTENT_DIR": str(content_dir)})
 
 
 @main.command("ask")

@@ -25,7 +25,7 @@ from .versions import MANIFEST
 QUESTION_WORDS = frozenset(
     "also could would shall may might must us yes ok please tell say says said saying mention "
     "mentions mentioned describe describes described explain explains anything something "
-    "know let like whats".split()
+    "know let like whats else again".split()
 )
 STOP_WORDS = frozenset(stopwords_for_language("en")) | QUESTION_WORDS
 # Field weights for BM25F: passage text counts most; headings and titles give context.

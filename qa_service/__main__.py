@@ -1,0 +1,5 @@
+"""Allow `python -m qa_service`."""
+
+from .cli import main
+
+main()

@@ -1,0 +1,70 @@
+"""The real `qa-service serve` under gunicorn, asked over HTTP on localhost."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+CLI = Path(sys.executable).parent / "qa-service"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_healthy(base: str, proc: subprocess.Popen, seconds: float = 20) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"server exited: {proc.stdout.read() if proc.stdout else ''}")
+        try:
+            with urllib.request.urlopen(base + "/api/health", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.1)
+    raise AssertionError("server did not become healthy")
+
+
+def post_json(url: str, body: dict) -> dict:
+    request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read())
+
+
+@pytest.fixture
+def server(bundled_index: Path):
+    port = free_port()
+    proc = subprocess.Popen([str(CLI), "serve", "--port", str(port), "--workers", "2", "--index", str(bundled_index)],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_healthy(base, proc)
+        yield base, proc
+    finally:
+        proc.terminate()
+        proc.wait(timeout=15)
+
+
+def test_serve_answers_over_http(server) -> None:
+    base, proc = server
+    body = post_json(base + "/api/ask", {"question": "What about fathers?"})
+    assert body["findings"][0]["text"] == "the role of the fathers had been marginalised"
+    with pytest.raises(urllib.error.HTTPError) as info:
+        post_json(base + "/api/ask", {"question": ""})
+    with info.value:
+        assert info.value.code == 422
+        assert info.value.headers["Content-Type"] == "application/problem+json"
+    proc.terminate()
+    log = proc.communicate(timeout=15)[0]
+    assert "POST /api/ask 200" in log and "POST /api/ask 422" in log  # one line per request
