@@ -70,6 +70,7 @@ class Report:
     source_note: str | None = None
     subjects: tuple[str, ...] = ()
     summary: str | None = None
+    example_questions: tuple[str, ...] = ()
     passages: tuple[Passage, ...] = ()
     html: str = field(default="", repr=False)
 
@@ -86,6 +87,7 @@ class Report:
             "source_note": self.source_note,
             "subjects": list(self.subjects),
             "summary": self.summary,
+            "example_questions": list(self.example_questions),
             "sha256": self.sha256,
             "passage_count": len(self.passages),
         }
@@ -234,12 +236,12 @@ def _published(path: Path, raw: str, meta: dict[str, object]) -> dt.date | None:
         raise ContentError(path, f"'published' must be an ISO date (YYYY-MM-DD), got {value!r}", line) from None
 
 
-def _subjects(path: Path, raw: str, meta: dict[str, object]) -> tuple[str, ...]:
-    value = meta.get("subjects", [])
+def _text_list(path: Path, raw: str, meta: dict[str, object], key: str) -> tuple[str, ...]:
+    value = meta.get(key, [])
     if isinstance(value, str):
         value = [value]
     if not isinstance(value, list) or not all(isinstance(s, str) for s in value):
-        raise ContentError(path, "'subjects' must be a list of text", _meta_line(path, raw, "subjects"))
+        raise ContentError(path, f"'{key}' must be a list of text", _meta_line(path, raw, key))
     return tuple(" ".join(s.split()) for s in value if s.strip())
 
 
@@ -288,7 +290,7 @@ def parse_report(path: Path, report_id: str | None = None) -> Report:
         raise ContentError(path, "front matter needs a 'publisher' (or 'author')", 2)
     publisher_short = _str_field(path, raw, meta, "publisher_short")
     published = _published(path, raw, meta)
-    subjects = _subjects(path, raw, meta)
+    subjects = _text_list(path, raw, meta, "subjects")
     named = f"{publisher_short} ({publisher})" if publisher_short else publisher
     facts = fact_passages(rid, named, published, subjects)
     ext = _CollectorExtension(lambda md: _Collector(md, rid, len(facts) + 1))
@@ -304,6 +306,7 @@ def parse_report(path: Path, report_id: str | None = None) -> Report:
         publisher_short=publisher_short,
         source_note=_str_field(path, raw, meta, "source_note"),
         subjects=subjects, summary=_str_field(path, raw, meta, "summary"),
+        example_questions=_text_list(path, raw, meta, "example_questions"),
         passages=passages, html=html,
     )
 

@@ -98,6 +98,7 @@ SCHEMAS: dict[str, dict] = {
             "publisher_short": _NULLABLE_STR, "published": {"type": ["string", "null"], "format": "date"},
             "source_url": _NULLABLE_STR, "source_note": _NULLABLE_STR,
             "subjects": {"type": "array", "items": _STR}, "summary": _NULLABLE_STR, "sha256": _STR,
+            "example_questions": {"type": "array", "items": _STR},
             "passage_count": {"type": "integer"},
         },
     },
