@@ -20,7 +20,7 @@ def create_app(config: Mapping[str, object] | None = None):  # type: ignore[no-u
     """Create the Flask app: settings from QA_* variables, then `config`; nothing opened yet."""
     from flask import Flask, g, request
 
-    from . import api, web
+    from . import admin, api, web
     from . import config as settings
     from .errors import register_error_handlers
     from .retrieval import IndexHolder
@@ -34,6 +34,7 @@ def create_app(config: Mapping[str, object] | None = None):  # type: ignore[no-u
     # The holder opens the index on first use, per worker process, and follows new versions.
     app.extensions["qa_index"] = IndexHolder(Path(str(app.config["INDEX_DIR"])))
     app.register_blueprint(api.bp)
+    app.register_blueprint(admin.bp)
     app.register_blueprint(web.bp)
     register_error_handlers(app)
     access = logging.getLogger("qa_service.access")

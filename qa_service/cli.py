@@ -13,9 +13,9 @@ from tqdm import tqdm
 from .answer import Answer, QuestionError, ask
 from .config import setting_default
 from .content import ContentError
-from .indexing import build_index
+from .indexing import build_index, index_status
 from .retrieval import IndexHolder
-from .versions import IndexError_, current_version
+from .versions import IndexError_, current_version, rollback
 
 content_option = click.option(
     "--content", "content_dir", type=click.Path(path_type=Path), envvar="QA_CONTENT_DIR",
@@ -50,13 +50,37 @@ def _progress(items: Iterable) -> Iterable:
 @index_group.command("build")
 @content_option
 @index_option
-def index_build(content_dir: Path, index_dir: Path) -> None:
+@click.option("--full", is_flag=True, help="Re-analyse every report, not only the changed ones.")
+def index_build(content_dir: Path, index_dir: Path, full: bool) -> None:
     """Build a new index version from the content folder and switch to it."""
     try:
-        summary = build_index(content_dir, index_dir, progress=_progress)
+        summary = build_index(content_dir, index_dir, progress=_progress, full=full)
     except (ContentError, IndexError_) as exc:
         raise _fail(exc) from None
     click.echo(summary.line())
+
+
+@index_group.command("status")
+@content_option
+@index_option
+def index_status_command(content_dir: Path, index_dir: Path) -> None:
+    """Show the live version, its counts, and content changed since it was built."""
+    try:
+        status = index_status(content_dir, index_dir)
+    except (ContentError, IndexError_) as exc:
+        raise _fail(exc) from None
+    click.echo("\n".join(status.lines()))
+
+
+@index_group.command("rollback")
+@index_option
+def index_rollback(index_dir: Path) -> None:
+    """Make the previous version live again (running servers follow within one request)."""
+    try:
+        was, now = rollback(index_dir)
+    except IndexError_ as exc:
+        raise _fail(exc) from None
+    click.echo(f"Rolled back from {was} to {now}")
 
 
 def format_answer(answer: Answer) -> str:

@@ -195,7 +195,8 @@ def split_front_matter(path: Path, text: str) -> tuple[dict[str, object], str]:
     except yaml.YAMLError as exc:
         # The context mark (where an unclosed bracket opened) beats the problem mark (often EOF).
         mark = getattr(exc, "context_mark", None) or getattr(exc, "problem_mark", None)
-        line = mark.line + 2 if mark is not None else None  # +1 for 0-based, +1 for '---'
+        # +1 for 0-based, +1 for the opening '---'; an error "at the end" belongs to the last line.
+        line = min(mark.line + 2, i) if mark is not None else None
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise ContentError(path, f"malformed front matter: {problem}", line) from None
     if not isinstance(meta, dict):

@@ -21,9 +21,10 @@ class APIError(Exception):
     slug = "bad-request"
 
     def __init__(self, detail: str, status: int | None = None, title: str | None = None,
-                 slug: str | None = None) -> None:
+                 slug: str | None = None, headers: dict[str, str] | None = None) -> None:
         super().__init__(detail)
         self.detail = detail
+        self.headers = headers or {}
         self.status = status or self.status
         self.title = title or self.title
         self.slug = slug or self.slug
@@ -72,8 +73,11 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(APIError)
     def api_error(exc: APIError):  # type: ignore[no-untyped-def]
         if _wants_json():
-            return problem(exc.status, exc.title, exc.detail, exc.slug)
-        return _html_error(exc.status, exc.title, exc.detail)
+            response = problem(exc.status, exc.title, exc.detail, exc.slug)
+        else:
+            response = app.make_response(_html_error(exc.status, exc.title, exc.detail))
+        response.headers.update(exc.headers)
+        return response
 
     @app.errorhandler(NoIndexError)
     def no_index(exc: NoIndexError):  # type: ignore[no-untyped-def]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import os
 import shutil
@@ -17,7 +18,7 @@ from whoosh.fields import ID, NUMERIC, STORED, TEXT, Schema
 from whoosh.lang import stopwords_for_language
 
 from . import versions
-from .content import Passage, Report, iter_reports
+from .content import ContentError, Passage, Report, content_files, parse_report
 from .versions import MANIFEST
 
 # Snowball's English stop list, plus words that only carry a question's form ("what did it
@@ -31,6 +32,8 @@ STOP_WORDS = frozenset(stopwords_for_language("en")) | QUESTION_WORDS
 # Field weights for BM25F: passage text counts most; headings and titles give context.
 FIELD_BOOSTS = {"text": 1.0, "section": 0.5, "title": 0.4}
 REPORTS_FILE = "reports.json"
+# Bump when the schema or analyzer changes: an index built otherwise is rebuilt in full.
+SCHEMA_VERSION = 1
 # Whoosh's multi-process writer pays off only on large builds; small ones stay single-process.
 MULTIPROCESS_FROM = 5000
 
@@ -68,11 +71,26 @@ class BuildSummary:
     reports: int
     passages: int
     seconds: float
+    analysed: int = 0
+    reused: int = 0
+    removed: int = 0
 
     def line(self) -> str:
         """Return the one-line summary printed after a build."""
-        return (f"Built index {self.version}: {self.reports} reports, {self.passages} passages "
+        return (f"Built index {self.version}: {self.reports} reports ({self.analysed} analysed, "
+                f"{self.reused} reused, {self.removed} removed), {self.passages} passages "
                 f"in {self.seconds:.2f} s")
+
+
+@dataclass
+class BuildPlan:
+    """Which content files must be analysed and which reports carry over from the live version."""
+
+    changed: list[Path]
+    kept: dict[str, dict]          # report id → its entry in the previous reports.json
+    kept_files: dict[str, dict]    # relative path → {"sha256", "report_id"}
+    dropped_ids: set[str]          # report ids whose documents leave the index
+    base: Path | None              # previous version folder to start from, None for a full build
 
 
 def passage_document(report: Report, passage: Passage) -> dict[str, object]:
@@ -89,61 +107,132 @@ def passage_document(report: Report, passage: Passage) -> dict[str, object]:
     }
 
 
-def _write_whoosh(target: Path, reports: list[Report], progress: Callable[[Iterable], Iterable]) -> int:
+def report_entry(report: Report, relpath: str) -> dict[str, object]:
+    """Return what reports.json keeps about one report: metadata, page HTML and passages."""
+    return {**report.metadata(), "file": relpath, "html": report.html, "passages": [
+        {"id": p.id, "ordinal": p.ordinal, "kind": p.kind, "section": p.section, "text": p.text}
+        for p in report.passages
+    ]}
+
+
+def file_hash(path: Path) -> str:
+    """Return a content file's SHA-256, the key that decides whether it is analysed again."""
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def plan_build(content_dir: Path, index_dir: Path, full: bool) -> BuildPlan:
+    """Compare content files with the live version's manifest and decide what to re-analyse."""
+    files = content_files(content_dir)
+    live = versions.current_version(index_dir)
+    manifest = versions.read_manifest(index_dir, live) if live else {}
+    if full or not live or manifest.get("schema") != SCHEMA_VERSION:
+        return BuildPlan(files, {}, {}, set(), None)
+    base = versions.versions_dir(index_dir) / live
+    before: dict[str, dict] = manifest["files"]
+    previous = json.loads((base / REPORTS_FILE).read_text(encoding="utf-8"))
+    changed, kept_files = [], {}
+    for path in files:
+        rel = str(path.relative_to(content_dir))
+        entry = before.get(rel)
+        if entry and entry["sha256"] == file_hash(path):
+            kept_files[rel] = entry
+        else:
+            changed.append(path)
+    kept_ids = {e["report_id"] for e in kept_files.values()}
+    kept = {rid: previous[rid] for rid in kept_ids}
+    dropped = {e["report_id"] for e in before.values()} - kept_ids
+    return BuildPlan(changed, kept, kept_files, dropped, base)
+
+
+def analyse(plan: BuildPlan, content_dir: Path) -> list[Report]:
+    """Parse the changed files, refusing ids that clash with each other or with kept reports."""
+    owners = {e["report_id"]: content_dir / rel for rel, e in plan.kept_files.items()}
+    reports = []
+    for path in plan.changed:
+        report = parse_report(path)
+        if report.id in owners:
+            raise ContentError(path, f"duplicate report id {report.id!r} (also used by {owners[report.id]})")
+        owners[report.id] = path
+        reports.append(report)
+    return reports
+
+
+def _seed_from(base: Path, staged: Path) -> None:
+    """Start a new version from the live one's segment files (hard links; Whoosh never edits them)."""
+    for item in base.iterdir():
+        if item.name in (MANIFEST, REPORTS_FILE) or item.suffix == ".lock":
+            continue
+        try:
+            os.link(item, staged / item.name)
+        except OSError:
+            shutil.copy2(item, staged / item.name)
+
+
+def _write_whoosh(staged: Path, plan: BuildPlan, reports: list[Report],
+                  progress: Callable[[Iterable], Iterable]) -> None:
     total = sum(len(r.passages) for r in reports)
-    ix = whoosh_index.create_in(str(target), make_schema())
-    if total >= MULTIPROCESS_FROM:
+    if plan.base is None:
+        ix = whoosh_index.create_in(str(staged), make_schema())
+    else:
+        _seed_from(plan.base, staged)
+        ix = whoosh_index.open_dir(str(staged))
+    if total >= MULTIPROCESS_FROM and plan.base is None:
         # multisegment=True keeps each process's segment separate: merging them the default
         # way skews BM25's field-length statistics in whoosh-reloaded 2.7.5.
         writer = ix.writer(procs=2, multisegment=True, limitmb=256)
     else:
         writer = ix.writer(limitmb=256)
     with writer:
+        for report_id in plan.dropped_ids | {r.id for r in reports}:
+            writer.delete_by_term("report_id", report_id)
         for report in progress(reports):
             for passage in report.passages:
                 writer.add_document(**passage_document(report, passage))
     ix.close()
-    return total
 
 
-def _write_manifest(target: Path, version: str, content_dir: Path, reports: list[Report], passages: int) -> None:
+def _write_manifest(staged: Path, version: str, content_dir: Path, plan: BuildPlan,
+                    reports: list[Report]) -> int:
+    detail = dict(plan.kept)
+    files = dict(plan.kept_files)
+    for report in reports:
+        rel = str(Path(report.path).relative_to(content_dir))
+        detail[report.id] = report_entry(report, rel)
+        files[rel] = {"sha256": report.sha256, "report_id": report.id}
+    passages = sum(len(r["passages"]) for r in detail.values())
     manifest = {
         "version": version,
+        "schema": SCHEMA_VERSION,
         "built_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "content_dir": str(content_dir),
-        "reports": len(reports),
+        "reports": len(detail),
         "passages": passages,
-        "files": {os.path.relpath(r.path, content_dir): r.sha256 for r in reports},
+        "files": files,
     }
-    detail = {
-        r.id: {**r.metadata(), "html": r.html, "passages": [
-            {"id": p.id, "ordinal": p.ordinal, "kind": p.kind, "section": p.section, "text": p.text}
-            for p in r.passages
-        ]}
-        for r in reports
-    }
-    (target / REPORTS_FILE).write_text(json.dumps(detail, ensure_ascii=False), encoding="utf-8")
-    (target / MANIFEST).write_text(json.dumps(manifest, indent=1, ensure_ascii=False), encoding="utf-8")
+    (staged / REPORTS_FILE).write_text(json.dumps(detail, ensure_ascii=False), encoding="utf-8")
+    (staged / MANIFEST).write_text(json.dumps(manifest, indent=1, ensure_ascii=False), encoding="utf-8")
+    return passages
 
 
 def _no_progress(items: Iterable) -> Iterable:
     return items
 
 
-def build_index(content_dir: Path, index_dir: Path,
-                progress: Callable[[Iterable], Iterable] = _no_progress) -> BuildSummary:
-    """Parse every report, build a new index version beside the live one, then switch to it."""
+def build_index(content_dir: Path, index_dir: Path, progress: Callable[[Iterable], Iterable] = _no_progress,
+                full: bool = False) -> BuildSummary:
+    """Build a new index version beside the live one, re-analysing only changed files, then switch."""
     started = time.perf_counter()
-    reports = list(iter_reports(content_dir))  # every file is checked before anything is written
-    if not reports:
-        raise versions.IndexError_(f"no reports (*.md files) in {content_dir}")
     with versions.build_lock(index_dir):
         versions.prune(index_dir)
+        plan = plan_build(content_dir, index_dir, full)
+        reports = analyse(plan, content_dir)  # every changed file is checked before anything is written
+        if not reports and not plan.kept:
+            raise versions.IndexError_(f"no reports (*.md files) in {content_dir}")
         version = versions.new_version_name()
         staged = versions.staging_dir(index_dir, version)
         try:
-            passages = _write_whoosh(staged, reports, progress)
-            _write_manifest(staged, version, content_dir, reports, passages)
+            _write_whoosh(staged, plan, reports, progress)
+            passages = _write_manifest(staged, version, content_dir, plan, reports)
             versions.publish(index_dir, staged, version)
         except OSError as exc:
             shutil.rmtree(staged, ignore_errors=True)
@@ -152,4 +241,48 @@ def build_index(content_dir: Path, index_dir: Path,
             shutil.rmtree(staged, ignore_errors=True)
             raise
         versions.prune(index_dir)
-    return BuildSummary(version, len(reports), passages, time.perf_counter() - started)
+    removed = len(plan.dropped_ids - {r.id for r in reports})
+    return BuildSummary(version, len(plan.kept) + len(reports), passages, time.perf_counter() - started,
+                        analysed=len(reports), reused=len(plan.kept), removed=removed)
+
+
+@dataclass(frozen=True)
+class IndexStatus:
+    """The live version and how the content folder has moved on since it was built."""
+
+    version: str
+    built_at: str
+    reports: int
+    passages: int
+    previous: str | None
+    added: list[str]
+    changed: list[str]
+    removed: list[str]
+
+    def lines(self) -> list[str]:
+        """Return the status as lines for the terminal."""
+        out = [f"Live version: {self.version} (built {self.built_at})",
+               f"Reports: {self.reports}, passages: {self.passages}",
+               f"Previous version (for rollback): {self.previous or 'none'}"]
+        if not (self.added or self.changed or self.removed):
+            return out + ["Content: unchanged since this build"]
+        out.append("Content changed since this build (run `qa-service index build`):")
+        out += [f"  added    {p}" for p in self.added]
+        out += [f"  changed  {p}" for p in self.changed]
+        out += [f"  removed  {p}" for p in self.removed]
+        return out
+
+
+def index_status(content_dir: Path, index_dir: Path) -> IndexStatus:
+    """Describe the live version and list content files added, changed or removed since."""
+    live = versions.require_current(index_dir)
+    manifest = versions.read_manifest(index_dir, live)
+    before: dict[str, dict] = manifest["files"]
+    now = {str(p.relative_to(content_dir)): p for p in content_files(content_dir)}
+    return IndexStatus(
+        version=live, built_at=manifest["built_at"], reports=manifest["reports"],
+        passages=manifest["passages"], previous=versions.read_pointer(index_dir, versions.PREVIOUS),
+        added=sorted(set(now) - set(before)),
+        changed=sorted(rel for rel, p in now.items() if rel in before and before[rel]["sha256"] != file_hash(p)),
+        removed=sorted(set(before) - set(now)),
+    )

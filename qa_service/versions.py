@@ -8,7 +8,6 @@ import fcntl
 import json
 import os
 import re
-import secrets
 import shutil
 import time
 from collections.abc import Iterator
@@ -20,7 +19,7 @@ VERSIONS = "versions"
 LOCK = ".build.lock"
 MANIFEST = "manifest.json"
 TMP_PREFIX = ".tmp-"
-VERSION_NAME = re.compile(r"^v\d{8}T\d{6}-[0-9a-f]{6}$")
+VERSION_NAME = re.compile(r"^v\d{8}T\d{6}-\d{6}$")
 # Versions kept besides the live one: the previous (for rollback) and one more, so a worker
 # still answering from an older version during two quick builds never loses its files.
 KEEP_OLD = 2
@@ -39,8 +38,9 @@ class BuildLockedError(IndexError_):
 
 
 def new_version_name() -> str:
-    """Return a fresh, sortable version name."""
-    return time.strftime("v%Y%m%dT%H%M%S", time.gmtime()) + "-" + secrets.token_hex(3)
+    """Return a fresh version name that sorts by build time (UTC, to the microsecond)."""
+    now = time.time()
+    return time.strftime("v%Y%m%dT%H%M%S", time.gmtime(now)) + f"-{int(now % 1 * 1_000_000):06d}"
 
 
 def versions_dir(index_dir: Path) -> Path:

@@ -78,7 +78,7 @@ def test_build_failing_midway_leaves_no_trace(tmp_path: Path, content_copy: Path
 def test_leftover_staging_from_a_killed_build_is_cleaned(tmp_path: Path, content_copy: Path) -> None:
     index_dir = tmp_path / "index"
     build_index(content_copy, index_dir)
-    leftover = versions.versions_dir(index_dir) / ".tmp-v20000101T000000-abcdef"
+    leftover = versions.versions_dir(index_dir) / ".tmp-v20000101T000000-123456"
     leftover.mkdir()
     (leftover / "half.seg").write_text("partial")
     build_index(content_copy, index_dir)

@@ -1,0 +1,209 @@
+"""Incremental builds, status, rollback, the admin endpoint, and builds that fail or are killed."""
+
+from __future__ import annotations
+
+import errno
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from qa_service import create_app, indexing, versions
+from qa_service.answer import ask
+from qa_service.cli import main
+from qa_service.indexing import build_index, index_status
+from qa_service.retrieval import IndexHolder
+from tests.conftest import write_report
+from tests.test_api import assert_problem, schema_validator
+
+QUESTIONS = ["What about fathers?", "pre-birth assessments", "young people treated as adults",
+             "When was it published?", "apprenticeships skills"]
+
+
+def answers(index_dir: Path) -> list[list[tuple[str, str]]]:
+    index = IndexHolder(index_dir).get()
+    return [[(f.citation.passage_id, f.text) for f in ask(index, q).findings] for q in QUESTIONS]
+
+
+def test_unchanged_content_is_reused_not_analysed(tmp_path: Path, content_copy: Path) -> None:
+    index_dir = tmp_path / "index"
+    first = build_index(content_copy, index_dir)
+    before = answers(index_dir)
+    second = build_index(content_copy, index_dir)
+    assert (first.analysed, first.reused) == (2, 0)
+    assert (second.analysed, second.reused, second.passages) == (0, 2, first.passages)
+    assert answers(index_dir) == before
+
+
+def test_changed_added_and_removed_reports(tmp_path: Path, content_copy: Path) -> None:
+    index_dir = tmp_path / "index"
+    build_index(content_copy, index_dir)
+    related = content_copy / "ages-of-concern-related.md"
+    related.write_text(related.read_text(encoding="utf-8") + "\nA xylophone workshop was planned.\n", encoding="utf-8")
+    write_report(content_copy, "new-one", "Quokkas live on Rottnest Island.")
+    summary = build_index(content_copy, index_dir)
+    assert (summary.analysed, summary.reused, summary.removed) == (2, 1, 0)
+    index = IndexHolder(index_dir).get()
+    assert ask(index, "xylophone workshop").found and ask(index, "quokkas").found
+    (content_copy / "new-one.md").unlink()
+    summary = build_index(content_copy, index_dir)
+    assert (summary.analysed, summary.reused, summary.removed) == (0, 2, 1)
+    assert not ask(IndexHolder(index_dir).get(), "quokkas").found
+
+
+def test_incremental_build_answers_like_a_full_build(tmp_path: Path, content_copy: Path) -> None:
+    build_index(content_copy, tmp_path / "inc")
+    write_report(content_copy, "extra", "Fathers were rarely invited to meetings about the baby.")
+    build_index(content_copy, tmp_path / "inc")
+    build_index(content_copy, tmp_path / "full", full=True)
+    assert [[pid for pid, _ in a] for a in answers(tmp_path / "inc")] == \
+           [[pid for pid, _ in a] for a in answers(tmp_path / "full")]
+
+
+def test_passage_ids_survive_edits_elsewhere(tmp_path: Path, content_copy: Path) -> None:
+    index_dir = tmp_path / "index"
+    build_index(content_copy, index_dir)
+    old = {p["id"] for p in IndexHolder(index_dir).get().reports["ages-of-concern"]["passages"]}
+    main_report = content_copy / "ages-of-concern.md"
+    main_report.write_text(main_report.read_text(encoding="utf-8").replace(
+        "## Summary\n", "## Summary\n\nA note added before the summary.\n"), encoding="utf-8")
+    build_index(content_copy, index_dir)
+    new = {p["id"] for p in IndexHolder(index_dir).get().reports["ages-of-concern"]["passages"]}
+    assert old < new and len(new - old) == 1
+
+
+def test_status_lists_changes_since_the_build(tmp_path: Path, content_copy: Path) -> None:
+    index_dir = tmp_path / "index"
+    build_index(content_copy, index_dir)
+    assert index_status(content_copy, index_dir).lines()[-1] == "Content: unchanged since this build"
+    write_report(content_copy, "added", "New text.")
+    (content_copy / "ages-of-concern-related.md").unlink()
+    (content_copy / "ages-of-concern.md").write_text(
+        (content_copy / "ages-of-concern.md").read_text(encoding="utf-8") + "\nMore.\n", encoding="utf-8")
+    status = index_status(content_copy, index_dir)
+    assert (status.added, status.changed, status.removed) == (
+        ["added.md"], ["ages-of-concern.md"], ["ages-of-concern-related.md"])
+
+
+def test_cli_status_and_rollback(tmp_path: Path, content_copy: Path) -> None:
+    runner = CliRunner()
+    args = ["--content", str(content_copy), "--index", str(tmp_path / "ix")]
+    nothing = runner.invoke(main, ["index", "rollback", "--index", str(tmp_path / "ix")])
+    assert nothing.exit_code == 1 and "qa-service index build" in nothing.output
+    runner.invoke(main, ["index", "build", *args])
+    none = runner.invoke(main, ["index", "rollback", "--index", str(tmp_path / "ix")])
+    assert none.exit_code == 1 and "no previous version" in none.output
+    write_report(content_copy, "extra", "Walruses appear here.")
+    runner.invoke(main, ["index", "build", *args])
+    status = runner.invoke(main, ["index", "status", *args])
+    assert "Reports: 3" in status.output and "unchanged since this build" in status.output
+    back = runner.invoke(main, ["index", "rollback", "--index", str(tmp_path / "ix")])
+    assert back.exit_code == 0 and back.output.startswith("Rolled back from v")
+    assert "Reports: 2" in runner.invoke(main, ["index", "status", *args]).output
+
+
+def test_disk_full_is_a_clear_error_and_changes_nothing(tmp_path: Path, content_copy: Path, monkeypatch) -> None:
+    index_dir = tmp_path / "index"
+    live = build_index(content_copy, index_dir).version
+    write_report(content_copy, "extra", "Anything.")
+
+    def full_disk(*args, **kwargs):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(indexing, "_write_manifest", full_disk)
+    with pytest.raises(versions.IndexError_, match="No space left on device"):
+        build_index(content_copy, index_dir)
+    assert versions.current_version(index_dir) == live
+    assert not list(versions.versions_dir(index_dir).glob(".tmp-*"))
+
+
+# --- the admin endpoint -------------------------------------------------------------------
+
+TOKEN = "s3cret-token-for-tests"
+
+
+@pytest.fixture
+def admin_app(tmp_path: Path, content_copy: Path):
+    index_dir = tmp_path / "index"
+    build_index(content_copy, index_dir)
+    return create_app({"INDEX_DIR": str(index_dir), "CONTENT_DIR": str(content_copy), "ADMIN_TOKEN": TOKEN})
+
+
+def test_admin_is_hidden_without_a_token(bundled_index: Path) -> None:
+    client = create_app({"INDEX_DIR": str(bundled_index), "ADMIN_TOKEN": ""}).test_client()
+    assert_problem(client.post("/api/admin/reindex", headers={"Authorization": "Bearer anything"}), 404)
+
+
+@pytest.mark.parametrize("header", [None, "Bearer wrong", f"Basic {TOKEN}", f"Bearer {TOKEN}x", "Bearer ", TOKEN])
+def test_admin_refuses_missing_or_wrong_token(admin_app, header: str | None) -> None:
+    headers = {"Authorization": header} if header is not None else {}
+    response = admin_app.test_client().post("/api/admin/reindex", headers=headers)
+    assert_problem(response, 401)
+    assert response.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_admin_reindex_builds_and_the_app_follows(admin_app, content_copy: Path) -> None:
+    client = admin_app.test_client()
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    before = client.post("/api/ask", json={"question": "narwhal tusks"}).get_json()
+    write_report(content_copy, "narwhals", "Narwhal tusks are long teeth.")
+    response = client.post("/api/admin/reindex", headers=auth)
+    assert response.status_code == 200
+    summary = response.get_json()
+    schema_validator("BuildSummary").validate(summary)
+    assert (summary["analysed"], summary["reused"]) == (1, 2)
+    after = client.post("/api/ask", json={"question": "narwhal tusks"}).get_json()
+    assert not before["found"] and after["found"]
+    assert after["index_version"] == summary["version"] != before["index_version"]
+    full = client.post("/api/admin/reindex?full=true", headers=auth).get_json()
+    assert full["analysed"] == 3
+
+
+def test_admin_reindex_reports_bad_file_and_keeps_index(admin_app, content_copy: Path) -> None:
+    client = admin_app.test_client()
+    version = client.get("/api/health").get_json()["index_version"]
+    (content_copy / "bad.md").write_text("---\ntitle: t\n---\ntext\n", encoding="utf-8")
+    body = assert_problem(client.post("/api/admin/reindex", headers={"Authorization": f"Bearer {TOKEN}"}), 422)
+    assert "bad.md:2" in body["detail"]
+    assert client.get("/api/health").get_json()["index_version"] == version
+
+
+def test_admin_reindex_while_building_is_409(admin_app) -> None:
+    with versions.build_lock(Path(admin_app.config["INDEX_DIR"])):
+        response = admin_app.test_client().post("/api/admin/reindex", headers={"Authorization": f"Bearer {TOKEN}"})
+    assert_problem(response, 409)
+
+
+# --- a build killed with SIGKILL ----------------------------------------------------------
+
+def big_content(folder: Path, reports: int = 250, paragraphs: int = 12) -> None:
+    for r in range(reports):
+        body = "\n\n".join(f"Report {r} paragraph {p} mentions topic{r}x{p} and shared words here." for p in range(paragraphs))
+        write_report(folder, f"r{r:04d}", body, title=f"Generated report {r}")
+
+
+def test_build_killed_midway_is_harmless(tmp_path: Path, content_copy: Path) -> None:
+    index_dir = tmp_path / "index"
+    live = build_index(content_copy, index_dir).version
+    big_content(content_copy)
+    proc = subprocess.Popen([sys.executable, "-m", "qa_service", "index", "build", "--content", str(content_copy),
+                             "--index", str(index_dir)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    deadline = time.monotonic() + 60
+    while not list(versions.versions_dir(index_dir).glob(".tmp-*/*")):
+        assert proc.poll() is None, "the build finished before it could be killed; make the corpus bigger"
+        assert time.monotonic() < deadline
+        time.sleep(0.005)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=10)
+    assert proc.returncode == -signal.SIGKILL
+    assert versions.current_version(index_dir) == live
+    assert ask(IndexHolder(index_dir).get(), "role of fathers").found
+    summary = build_index(content_copy, index_dir)  # the lock died with the process
+    assert summary.reports == 252 and not list(versions.versions_dir(index_dir).glob(".tmp-*"))
+    assert ask(IndexHolder(index_dir).get(), "topic7x3").found
