@@ -56,6 +56,7 @@ class Answer:
     findings: list[Finding] = field(default_factory=list)
     index_version: str = ""
     took_ms: float = 0.0
+    suggestions: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, object]:
         """Return the answer as the JSON object the CLI and the API both print."""
@@ -106,6 +107,17 @@ def rerank(hits: list[Hit], weights: dict[str, float], cue: re.Pattern[str] | No
     return sorted((adjusted(h) for h in hits), key=lambda h: -h.score)
 
 
+def suggest(index: OpenIndex, weak: list[Hit], most: int = 5) -> list[str]:
+    """Return topics the reports do cover, nearest first, to offer when nothing answers."""
+    topics: list[str] = []
+    for hit in weak:
+        headings = [h for h in hit.passage.headings if h != "About this report"]
+        topics.append(headings[-1] if headings else hit.report_title)
+    for meta in index.reports.values():
+        topics.append(meta.get("short_title") or meta["title"])
+    return list(dict.fromkeys(topics))[:most]
+
+
 def _compose(findings: list[Finding]) -> str:
     return " ".join(f"“{f.text}” [{n}]" for n, f in enumerate(findings, start=1))
 
@@ -141,6 +153,7 @@ def ask(index: OpenIndex, question: str, limit: int = 5, history: list[str] | No
         findings.append(Finding(text, hit.passage.text, round(hit.score, 4), citation(hit)))
         if len(findings) == limit:
             break
+    suggestions = [] if findings else suggest(index, hits)
     took = (time.perf_counter() - started) * 1000
     return Answer(question, _compose(findings) if findings else NOT_FOUND, bool(findings),
-                  findings, index.version, round(took, 2))
+                  findings, index.version, round(took, 2), suggestions)

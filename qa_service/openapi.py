@@ -80,7 +80,7 @@ SCHEMAS: dict[str, dict] = {
     },
     "Answer": {
         "type": "object",
-        "required": ["question", "answer", "found", "findings", "index_version", "took_ms"],
+        "required": ["question", "answer", "found", "findings", "index_version", "took_ms", "suggestions"],
         "properties": {
             "question": _STR,
             "answer": {"type": "string", "description": "Findings strung together with markers [1], [2]."},
@@ -88,6 +88,8 @@ SCHEMAS: dict[str, dict] = {
             "findings": {"type": "array", "items": _ref("Finding")},
             "index_version": _STR,
             "took_ms": {"type": "number"},
+            "suggestions": {"type": "array", "items": _STR,
+                            "description": "When nothing answers: topics the reports do cover, nearest first."},
         },
     },
     "ReportSummary": {

@@ -59,6 +59,15 @@ def test_unrelated_questions_are_refused(bundled, question: str) -> None:
     assert not answer.found and answer.findings == [] and answer.answer == NOT_FOUND
 
 
+def test_refusal_offers_topics_the_reports_cover(bundled) -> None:
+    near = ask(bundled, "What are the risks of apprenticeships for teenage drivers?")
+    assert not near.found
+    assert near.suggestions and near.suggestions[0].startswith("Apprenticeships")
+    far = ask(bundled, "zzzz qqqq")
+    assert "Ages of concern" in far.suggestions
+    assert ask(bundled, "fathers").suggestions == []
+
+
 @pytest.mark.parametrize("question", ['title:(', "AND OR NOT", "*", '"unclosed quote', "fathers^5 AND (", "[x TO y]"])
 def test_query_syntax_is_text_not_an_error(bundled, question: str) -> None:
     ask(bundled, question)  # must not raise
