@@ -112,6 +112,22 @@ def serve_command(host: str, port: int, workers: int | None, content_dir: Path, 
           {"INDEX_DIR": str(index_dir), "CONTENT_DIR": str(content_dir)})
 
 
+@main.command("eval")
+@click.argument("questions", type=click.Path(path_type=Path, dir_okay=False))
+@index_option
+@click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
+def eval_command(questions: Path, index_dir: Path, as_json: bool) -> None:
+    """Score the service on a JSON Lines gold set (see README: "Check it on your own questions")."""
+    from .evaluate import GoldError, evaluate, format_metrics, read_gold
+
+    try:
+        gold = read_gold(questions)
+        metrics = evaluate(IndexHolder(index_dir).get(), gold).metrics()
+    except (GoldError, IndexError_) as exc:
+        raise _fail(exc) from None
+    click.echo(json.dumps(metrics) if as_json else format_metrics(metrics))
+
+
 @main.command("ask")
 @click.argument("question")
 @index_option
