@@ -20,7 +20,7 @@ def create_app(config: Mapping[str, object] | None = None):  # type: ignore[no-u
     """Create the Flask app: settings from QA_* variables, then `config`; nothing opened yet."""
     from flask import Flask, g, request
 
-    from . import admin, api, web
+    from . import admin, api, thesaurus, web
     from . import config as settings
     from .errors import register_error_handlers
     from .retrieval import IndexHolder
@@ -33,6 +33,8 @@ def create_app(config: Mapping[str, object] | None = None):  # type: ignore[no-u
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     # The holder opens the index on first use, per worker process, and follows new versions.
     app.extensions["qa_index"] = IndexHolder(Path(str(app.config["INDEX_DIR"])))
+    # A broken thesaurus file should stop the service at start, not fail every question later.
+    app.extensions["qa_thesaurus"] = thesaurus.load(str(app.config["THESAURUS"] or ""))
     app.register_blueprint(api.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(web.bp)

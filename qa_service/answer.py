@@ -7,14 +7,15 @@ import time
 from dataclasses import asdict, dataclass, field, replace
 
 from .cues import expected_answer, satisfies
-from .retrieval import Hit, OpenIndex, analyze, query_terms, search
+from . import thesaurus
+from .query import EXPANSION_WEIGHT, prepare_query
+from .retrieval import Hit, OpenIndex, analyze, search
+from .thesaurus import Entry
 from .sentences import units
 
 # A finding must match at least this share of the question's weight (rare words weigh more).
 # Calibrated on SQuAD dev by `python benchmarks/calibrate.py`; see BENCHMARKS.md.
 MIN_COVERAGE = 0.45
-# Earlier questions of a conversation steer a follow-up, but weigh less than its own words.
-HISTORY_WEIGHT = 0.3
 # A passage holding what the question asks for (a date for "when" …) gets this share more score.
 CUE_BOOST = 0.25
 # Exponent on coverage when reranking; 0 would keep plain BM25 order.
@@ -57,6 +58,8 @@ class Answer:
     index_version: str = ""
     took_ms: float = 0.0
     suggestions: list[str] = field(default_factory=list)
+    expanded_terms: list[str] = field(default_factory=list)
+    did_you_mean: str | None = None
 
     def to_dict(self) -> dict[str, object]:
         """Return the answer as the JSON object the CLI and the API both print."""
@@ -65,10 +68,6 @@ class Answer:
 
 class QuestionError(ValueError):
     """A question that cannot be asked (empty, or only whitespace)."""
-
-
-def _weights(index: OpenIndex, terms: list[str]) -> dict[str, float]:
-    return {t: index.weight(t) for t in terms}
 
 
 def best_unit(passage: str, weights: dict[str, float], cue: re.Pattern[str] | None = None) -> str:
@@ -90,17 +89,20 @@ def citation(hit: Hit) -> Citation:
                     f"/reports/{p.report_id}#{p.anchor}", hit.source_url)
 
 
-def coverage(hit: Hit, weights: dict[str, float]) -> float:
-    """Return the share of the question's weight that a passage matches."""
+def coverage(hit: Hit, weights: dict[str, float], aliases: dict[str, set[str]] | None = None) -> float:
+    """Return the share of the question's weight that a passage matches (a synonym counts)."""
     total = sum(weights.values())
-    return sum(w for t, w in weights.items() if t in hit.matched) / total if total else 0.0
+    aliases = aliases or {}
+    got = sum(w for t, w in weights.items() if t in hit.matched or aliases.get(t, set()) & hit.matched)
+    return got / total if total else 0.0
 
 
-def rerank(hits: list[Hit], weights: dict[str, float], cue: re.Pattern[str] | None) -> list[Hit]:
+def rerank(hits: list[Hit], weights: dict[str, float], cue: re.Pattern[str] | None,
+           aliases: dict[str, set[str]] | None = None) -> list[Hit]:
     """Reorder BM25's hits by how much of the question each covers and by the answer-type cue."""
     def adjusted(hit: Hit) -> Hit:
         # Coordination: a passage matching all of the question beats one repeating part of it.
-        factor = coverage(hit, weights) ** COORDINATION
+        factor = coverage(hit, weights, aliases) ** COORDINATION
         if satisfies(cue, hit.passage.text):
             factor *= 1 + CUE_BOOST
         return replace(hit, score=hit.score * factor)
@@ -123,29 +125,25 @@ def _compose(findings: list[Finding]) -> str:
 
 
 def ask(index: OpenIndex, question: str, limit: int = 5, history: list[str] | None = None,
-        reports: list[str] | None = None) -> Answer:
+        reports: list[str] | None = None, groups: tuple[tuple[Entry, ...], ...] | None = None) -> Answer:
     """Answer a question from an open index: cited findings, or a plain 'not found'."""
     started = time.perf_counter()
     if not isinstance(question, str) or not question.strip():
         raise QuestionError("the question is empty")
-    own = query_terms(question)
-    context = [t for q in (history or [])[-3:] for t in query_terms(q) if t not in own]
-    # A follow-up with no words of its own ("why?") is judged by the conversation's words.
-    judged = own or context
-    weights = _weights(index, judged)
-    boosts = {t: 1.0 for t in own} | {t: HISTORY_WEIGHT for t in context if t not in own}
-    if not own:
-        boosts = {t: 1.0 for t in context}
-    hits = search(index, boosts, limit=max(CANDIDATES, limit), reports=reports)
+    query = prepare_query(index, question, history, thesaurus.load() if groups is None else groups)
+    hits = search(index, query.boosts, limit=max(CANDIDATES, limit), reports=reports)
     cue = expected_answer(question)
-    hits = rerank(hits, weights, cue)
+    hits = rerank(hits, query.weights, cue, query.aliases)
+    # Synonyms help pick the clause too, at the weight they were searched with.
+    unit_weights = {t: query.weights[src] * EXPANSION_WEIGHT for src, syn in query.aliases.items()
+                    if src in query.weights for t in syn} | query.weights
     findings: list[Finding] = []
     seen: set[str] = set()
     for hit in hits:
-        if coverage(hit, weights) < MIN_COVERAGE:
+        if coverage(hit, query.weights, query.aliases) < MIN_COVERAGE:
             continue
         # Facts are one statement each; splitting "Great Britain. Office for …" would cut a name.
-        text = hit.passage.text if hit.passage.kind == "fact" else best_unit(hit.passage.text, weights, cue)
+        text = hit.passage.text if hit.passage.kind == "fact" else best_unit(hit.passage.text, unit_weights, cue)
         key = " ".join(analyze(text))
         if key in seen:  # the same words cited twice add nothing
             continue
@@ -156,4 +154,4 @@ def ask(index: OpenIndex, question: str, limit: int = 5, history: list[str] | No
     suggestions = [] if findings else suggest(index, hits)
     took = (time.perf_counter() - started) * 1000
     return Answer(question, _compose(findings) if findings else NOT_FOUND, bool(findings),
-                  findings, index.version, round(took, 2), suggestions)
+                  findings, index.version, round(took, 2), suggestions, query.expanded_terms, query.did_you_mean)

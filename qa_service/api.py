@@ -90,7 +90,8 @@ def ask_view():  # type: ignore[no-untyped-def]
     body = _json_body()
     index = live_index()
     req = parse_ask(body, index)
-    answer = ask(index, req.question, limit=req.limit, history=req.history, reports=req.reports)
+    answer = ask(index, req.question, limit=req.limit, history=req.history, reports=req.reports,
+                 groups=current_app.extensions["qa_thesaurus"])
     return jsonify(answer.to_dict())
 
 

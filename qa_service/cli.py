@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 from tqdm import tqdm
 
+from . import thesaurus
 from .answer import Answer, QuestionError, ask
 from .config import setting_default
 from .content import ContentError
@@ -85,9 +86,13 @@ def index_rollback(index_dir: Path) -> None:
 
 def format_answer(answer: Answer) -> str:
     """Return an answer as readable text for the terminal."""
+    lines = [f"Did you mean: {answer.did_you_mean}"] if answer.did_you_mean else []
+    if answer.expanded_terms:
+        lines.append("Also searched for: " + ", ".join(answer.expanded_terms))
     if not answer.found:
-        return answer.answer
-    lines = [answer.answer, ""]
+        topics = f"\nTopics these reports do cover: {'; '.join(answer.suggestions)}" if answer.suggestions else ""
+        return "\n".join(lines + [answer.answer]) + topics
+    lines += [answer.answer, ""]
     for n, f in enumerate(answer.findings, start=1):
         c = f.citation
         where = f"{c.report} — {c.section}, paragraph {c.paragraph}" if c.section else f"{c.report}, paragraph {c.paragraph}"
@@ -136,7 +141,8 @@ def eval_command(questions: Path, index_dir: Path, as_json: bool) -> None:
 def ask_command(question: str, index_dir: Path, limit: int, as_json: bool) -> None:
     """Ask QUESTION and print the cited findings."""
     try:
-        answer = ask(IndexHolder(index_dir).get(), question, limit=limit)
-    except (QuestionError, IndexError_) as exc:
+        groups = thesaurus.load(setting_default("THESAURUS"))
+        answer = ask(IndexHolder(index_dir).get(), question, limit=limit, groups=groups)
+    except (QuestionError, IndexError_, thesaurus.ThesaurusError) as exc:
         raise _fail(exc) from None
     click.echo(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2) if as_json else format_answer(answer))

@@ -23,6 +23,7 @@ class Setting:
 SETTINGS = (
     Setting("CONTENT_DIR", "content", "Folder of report Markdown files."),
     Setting("INDEX_DIR", "index", "Folder holding the built index versions."),
+    Setting("THESAURUS", "", "Extra thesaurus file, read after the bundled one (same format)."),
     Setting("ADMIN_TOKEN", "", "Bearer token for /api/admin/*; admin endpoints are off when empty."),
     Setting("MAX_QUESTION_CHARS", 1000, "Longest question accepted, in characters."),
     Setting("MAX_BODY_BYTES", 65536, "Largest request body accepted, in bytes."),

@@ -33,7 +33,7 @@ STOP_WORDS = frozenset(stopwords_for_language("en")) | QUESTION_WORDS
 FIELD_BOOSTS = {"text": 1.0, "section": 0.5, "title": 0.4}
 REPORTS_FILE = "reports.json"
 # Bump when the schema or analyzer changes: an index built otherwise is rebuilt in full.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 # Whoosh's multi-process writer pays off only on large builds; small ones stay single-process.
 MULTIPROCESS_FROM = 5000
 
@@ -56,7 +56,8 @@ def make_schema() -> Schema:
         report_id=ID(stored=True),
         ordinal=NUMERIC(stored=True),
         kind=ID(stored=True),
-        text=TEXT(analyzer=analyzer, stored=True, field_boost=FIELD_BOOSTS["text"]),
+        # spelling=True also keeps the unstemmed words, for "did you mean" suggestions.
+        text=TEXT(analyzer=analyzer, stored=True, spelling=True, field_boost=FIELD_BOOSTS["text"]),
         section=TEXT(analyzer=analyzer, stored=True, field_boost=FIELD_BOOSTS["section"]),
         title=TEXT(analyzer=analyzer, stored=True, field_boost=FIELD_BOOSTS["title"]),
         source_url=STORED(),

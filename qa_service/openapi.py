@@ -80,7 +80,8 @@ SCHEMAS: dict[str, dict] = {
     },
     "Answer": {
         "type": "object",
-        "required": ["question", "answer", "found", "findings", "index_version", "took_ms", "suggestions"],
+        "required": ["question", "answer", "found", "findings", "index_version", "took_ms", "suggestions",
+                     "expanded_terms", "did_you_mean"],
         "properties": {
             "question": _STR,
             "answer": {"type": "string", "description": "Findings strung together with markers [1], [2]."},
@@ -88,6 +89,10 @@ SCHEMAS: dict[str, dict] = {
             "findings": {"type": "array", "items": _ref("Finding")},
             "index_version": _STR,
             "took_ms": {"type": "number"},
+            "expanded_terms": {"type": "array", "items": _STR,
+                               "description": "Synonyms from the thesaurus that were searched too."},
+            "did_you_mean": {"type": ["string", "null"],
+                             "description": "The question with misspellings corrected, when that was used."},
             "suggestions": {"type": "array", "items": _STR,
                             "description": "When nothing answers: topics the reports do cover, nearest first."},
         },

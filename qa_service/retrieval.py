@@ -65,6 +65,15 @@ class OpenIndex:
         """Return each report's metadata, rendered HTML and passage list, by id."""
         return json.loads((self.path / REPORTS_FILE).read_text(encoding="utf-8"))
 
+    @cached_property
+    def corrector(self):  # type: ignore[no-untyped-def]
+        """Return a spelling corrector over the unstemmed words of passage text."""
+        return self.searcher.corrector("text")
+
+    def known(self, term: str) -> bool:
+        """Return True if any passage, section or title holds the term."""
+        return any(self.searcher.doc_frequency(name, term) for name in SEARCH_FIELDS)
+
     def weight(self, term: str) -> float:
         """Return a term's inverse document frequency in passage text (rare terms weigh more)."""
         return float(self.searcher.idf("text", term))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from qa_service.answer import NOT_FOUND, QuestionError, ask, best_unit
+from qa_service.thesaurus import ThesaurusError, load, parse
 from qa_service.sentences import sentence_spans, units
 
 BABIES = "ages-of-concern"
@@ -60,12 +61,60 @@ def test_unrelated_questions_are_refused(bundled, question: str) -> None:
 
 
 def test_refusal_offers_topics_the_reports_cover(bundled) -> None:
-    near = ask(bundled, "What are the risks of apprenticeships for teenage drivers?")
+    near = ask(bundled, "Which apprenticeships suit lorry drivers in Wales?")
     assert not near.found
     assert near.suggestions and near.suggestions[0].startswith("Apprenticeships")
     far = ask(bundled, "zzzz qqqq")
     assert "Ages of concern" in far.suggestions
     assert ask(bundled, "fathers").suggestions == []
+
+
+@pytest.mark.parametrize(("question", "expected", "synonyms"), [
+    ("What about dads?", "the role of the fathers had been marginalised", {"father"}),
+    ("Were infants thought fragile?", "practitioners underestimated the fragility of the baby", {"baby", "newborn"}),
+    ("How many SCR evaluations were there?", "482 serious case reviews", {"serious case review"}),
+    ("Were teenagers treated as adults?", "young people were treated as adults", {"young people"}),
+])
+def test_thesaurus_finds_synonyms_and_says_so(bundled, question: str, expected: str, synonyms: set[str]) -> None:
+    answer = ask(bundled, question)
+    assert expected in answer.findings[0].text
+    assert synonyms <= set(answer.expanded_terms)
+
+
+def test_synonyms_rank_below_literal_matches(bundled) -> None:
+    groups = parse("fathers, marginalised")  # a deliberately odd pair, to test the ordering
+    answer = ask(bundled, "What about fathers?", groups=groups)
+    assert "fathers" in answer.findings[0].text and answer.expanded_terms == ["marginalised"]
+
+
+def test_lowercase_words_do_not_trigger_acronyms(bundled) -> None:
+    assert "special educational needs" not in ask(bundled, "Did they send it?").expanded_terms
+    assert "special educational needs" in ask(bundled, "What is SEND?").expanded_terms
+
+
+def test_a_users_thesaurus_file_extends_the_bundled_one(tmp_path) -> None:
+    extra = tmp_path / "mine.txt"
+    extra.write_text("# ours\nkinship care, family and friends care\n", encoding="utf-8")
+    groups = load(str(extra))
+    assert groups[-1][0].text == "kinship care" and len(groups) > 10
+    bad = tmp_path / "bad.txt"
+    bad.write_text("ok, fine\nlonely\n", encoding="utf-8")
+    with pytest.raises(ThesaurusError, match=r"bad\.txt:2: a group needs at least two members"):
+        load(str(bad))
+
+
+@pytest.mark.parametrize(("question", "fixed", "expected"), [
+    ("pre-brith asessment", "pre-birth assessments", "pre-birth assessments"),
+    ("What about the fathrs?", "What about the fathers?", "the role of the fathers had been marginalised"),
+])
+def test_misspelt_questions_are_corrected_with_did_you_mean(bundled, question: str, fixed: str, expected: str) -> None:
+    answer = ask(bundled, question)
+    assert answer.did_you_mean == fixed
+    assert expected in answer.findings[0].text
+
+
+def test_correct_spelling_leaves_known_words_alone(bundled) -> None:
+    assert ask(bundled, "What about fathers?").did_you_mean is None
 
 
 @pytest.mark.parametrize("question", ['title:(', "AND OR NOT", "*", '"unclosed quote', "fathers^5 AND (", "[x TO y]"])

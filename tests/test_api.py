@@ -182,9 +182,9 @@ def test_security_headers_on_every_response(client) -> None:
 def test_default_limit_is_five(client, monkeypatch) -> None:
     seen = {}
 
-    def spy(index, question, limit, history, reports):
+    def spy(index, question, limit, history, reports, groups):
         seen["limit"] = limit
-        return answer_module.ask(index, question, limit=limit, history=history, reports=reports)
+        return answer_module.ask(index, question, limit=limit, history=history, reports=reports, groups=groups)
 
     monkeypatch.setattr("qa_service.api.ask", spy)
     client.post("/api/ask", json={"question": "young people"})

@@ -49,7 +49,9 @@ def test_json_output_is_the_answer_object(runner: CliRunner, bundled_index: Path
 def test_unanswerable_question_says_so(runner: CliRunner, bundled_index: Path) -> None:
     result = runner.invoke(main, ["ask", "What is the capital of France?", "--index", str(bundled_index)])
     assert result.exit_code == 0
-    assert result.output.strip() == "The reports do not answer this question."
+    first, topics = result.output.strip().splitlines()
+    assert first == "The reports do not answer this question."
+    assert topics.startswith("Topics these reports do cover:") and "Ages of concern" in topics
 
 
 def test_bad_content_file_is_one_line_naming_file_and_line(runner: CliRunner, tmp_path: Path, content_copy: Path) -> None:

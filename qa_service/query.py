@@ -1,0 +1,101 @@
+"""A question made ready for searching: spelling fixed, conversation context and synonyms added."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from .retrieval import OpenIndex, analyze, query_terms
+from .thesaurus import Entry
+
+# Earlier questions of a conversation steer a follow-up, but weigh less than its own words.
+HISTORY_WEIGHT = 0.3
+# Synonyms from the thesaurus are searched too, but a literal match of the question's own word
+# always weighs more.
+EXPANSION_WEIGHT = 0.4
+HISTORY_DEPTH = 3
+_WORD = re.compile(r"[A-Za-z]{5,}")  # shorter words have too many near neighbours ("cars" → "care")
+
+
+@dataclass
+class PreparedQuery:
+    """Everything the answer step needs to know about a question."""
+
+    terms: list[str]                                   # the question's own index terms
+    weights: dict[str, float]                          # terms a finding is judged on → weight
+    boosts: dict[str, float]                           # every term searched → boost
+    aliases: dict[str, set[str]] = field(default_factory=dict)  # own term → synonym terms
+    expanded_terms: list[str] = field(default_factory=list)
+    did_you_mean: str | None = None
+
+
+def correct_spelling(index: OpenIndex, question: str) -> str | None:
+    """Return the question with unknown words replaced by the closest indexed word, or None."""
+    changed = False
+
+    def fix(match: re.Match[str]) -> str:
+        nonlocal changed
+        word = match.group()
+        terms = analyze(word)
+        if not terms or any(index.known(t) for t in terms):
+            return word
+        # Two edits ("brith" → "birth" is two) and the first letter must agree: looser settings
+        # turn unanswerable questions into wrong answers.
+        found = index.corrector.suggest(word.lower(), limit=1, maxdist=2, prefix=1)
+        if not found:
+            return word
+        changed = True
+        return found[0].capitalize() if word[0].isupper() else found[0]
+
+    corrected = _WORD.sub(fix, question)
+    return corrected if changed else None
+
+
+def _contains(sequence: list[str], part: list[str]) -> bool:
+    n = len(part)
+    return n > 0 and any(sequence[i:i + n] == part for i in range(len(sequence) - n + 1))
+
+
+def _matches(entry: Entry, question: str, sequence: list[str]) -> bool:
+    if entry.acronym:
+        return re.search(rf"(?<![\w-]){re.escape(entry.text)}(?![\w-])", question) is not None
+    return _contains(sequence, analyze(entry.text))
+
+
+def expand(question: str, own: list[str], groups: tuple[tuple[Entry, ...], ...]) -> tuple[dict[str, set[str]], list[str]]:
+    """Return synonyms for the question's words: own term → synonym terms, and the synonyms' words."""
+    sequence = analyze(question)
+    aliases: dict[str, set[str]] = {}
+    shown: list[str] = []
+    for group in groups:
+        matched = [e for e in group if _matches(e, question, sequence)]
+        if not matched:
+            continue
+        sources = {t for e in matched for t in analyze(e.text)}
+        for other in group:
+            extra = [t for t in analyze(other.text) if t not in own]
+            if other in matched or not extra:
+                continue
+            shown.append(other.text)
+            for source in sources:
+                aliases.setdefault(source, set()).update(extra)
+    return aliases, list(dict.fromkeys(shown))
+
+
+def prepare_query(index: OpenIndex, question: str, history: list[str] | None = None,
+                  groups: tuple[tuple[Entry, ...], ...] = ()) -> PreparedQuery:
+    """Turn a question (and the conversation so far) into weighted search terms."""
+    corrected = correct_spelling(index, question)
+    text = corrected or question
+    own = query_terms(text)
+    context = [t for q in (history or [])[-HISTORY_DEPTH:] for t in query_terms(q) if t not in own]
+    # A follow-up with no words of its own ("tell me more") is judged by the conversation's words.
+    judged = own or list(dict.fromkeys(context))
+    boosts = {t: 1.0 for t in judged}
+    if own:
+        boosts |= {t: HISTORY_WEIGHT for t in context if t not in boosts}
+    aliases, shown = expand(text, own, groups) if own else ({}, [])
+    for synonyms in aliases.values():
+        boosts |= {t: EXPANSION_WEIGHT for t in synonyms if t not in boosts}
+    weights = {t: index.weight(t) for t in judged}
+    return PreparedQuery(own, weights, boosts, aliases, shown, corrected)
