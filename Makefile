@@ -35,6 +35,7 @@ run: index
 	$(BIN)/qa-service serve --host $(HOST) --port $(PORT)
 
 test: $(VENV)/.installed-test
+	bash scripts/ensure-chromium.sh
 	$(BIN)/python -m pytest -q
 
 clean:

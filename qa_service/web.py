@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-import nh3
-from flask import Blueprint, render_template
+import re
+from datetime import date
 
+import nh3
+from flask import Blueprint, current_app, render_template, request
+
+from .answer import ask
 from .api import live_index
 from .errors import NotFound
 
@@ -15,6 +19,9 @@ ALLOWED_TAGS = {"h1", "h2", "h3", "h4", "h5", "h6", "p", "ul", "ol", "li", "tabl
                 "tr", "th", "td", "blockquote", "em", "strong", "code", "pre", "a", "br", "hr"}
 ALLOWED_ATTRIBUTES = {"*": {"id", "class", "data-ordinal"}, "a": {"href", "title"}, "th": {"align"},
                       "td": {"align"}}
+# Answers shown on the no-JavaScript fallback page; the chat script asks for the API's default too.
+FALLBACK_LIMIT = 5
+MARKER = re.compile(r"\[(\d+)\]")
 
 
 def sanitise(html: str) -> str:
@@ -23,17 +30,53 @@ def sanitise(html: str) -> str:
                      link_rel="noopener noreferrer nofollow")
 
 
+@bp.app_template_filter("long_date")
+def long_date(value: str | None) -> str:
+    """Format an ISO date as '26 October 2011'; pass anything else through unchanged."""
+    if not value:
+        return ""
+    try:
+        day = date.fromisoformat(str(value))
+    except ValueError:
+        return str(value)
+    return f"{day.day} {day:%B %Y}"
+
+
+def _starters(reports: dict[str, dict]) -> list[str]:
+    """Return every report's example questions, in report order, without repeats."""
+    seen: dict[str, None] = {}
+    for meta in reports.values():
+        for question in meta.get("example_questions") or []:
+            seen.setdefault(question, None)
+    return list(seen)
+
+
+def _fallback_answer(question: str) -> tuple[dict | None, str | None]:
+    """Answer a question asked without JavaScript (GET /?question=...); return (answer, error)."""
+    most = int(current_app.config["MAX_QUESTION_CHARS"])
+    if len(question) > most:
+        return None, f"Questions may be at most {most} characters long; this one has {len(question)}."
+    return ask(live_index(), question, limit=FALLBACK_LIMIT).to_dict(), None
+
+
 @bp.get("/")
 def chat():  # type: ignore[no-untyped-def]
-    """Serve the chat page."""
-    return render_template("chat.html")
+    """Serve the chat page; with ?question= it also answers server-side, for browsers without JavaScript."""
+    reports = live_index().reports
+    question = request.args.get("question", "").strip()
+    answer, error = _fallback_answer(question) if question else (None, None)
+    # Citations name a report by its short title when it has one, as the chat script does.
+    names = {rid: meta.get("short_title") or meta["title"] for rid, meta in reports.items()}
+    return render_template("chat.html", starters=_starters(reports), reports=list(reports.values()),
+                           names=names, question=question, answer=answer, error=error)
 
 
 @bp.get("/reports")
 def reports():  # type: ignore[no-untyped-def]
     """List the reports."""
-    index = live_index()
-    return render_template("reports.html", reports=list(index.reports.values()))
+    # Dated publications first, then by title, so the reports themselves lead their companions.
+    listing = sorted(live_index().reports.values(), key=lambda r: (r.get("published") is None, r["title"]))
+    return render_template("reports.html", reports=listing)
 
 
 @bp.get("/reports/<report_id>")
@@ -42,4 +85,19 @@ def report(report_id: str):  # type: ignore[no-untyped-def]
     meta = live_index().reports.get(report_id)
     if meta is None:
         raise NotFound(f"There is no report called “{report_id}”.")
-    return render_template("report.html", report=meta, body=sanitise(meta["html"]))
+    facts = [p for p in meta["passages"] if p["kind"] == "fact"]
+    return render_template("report.html", report=meta, facts=facts, body=sanitise(meta["html"]))
+
+
+@bp.app_template_filter("markers")
+def markers(text: str, count: int) -> list[tuple[str, int | None]]:
+    """Split answer text into (text, None) pieces and (marker, n) pieces for markers [1]..[count]."""
+    pieces: list[tuple[str, int | None]] = []
+    last = 0
+    for match in MARKER.finditer(text):
+        number = int(match.group(1))
+        if 1 <= number <= count:  # a bracketed number quoted from a report is not a marker
+            pieces += [(text[last:match.start()], None), (match.group(0), number)]
+            last = match.end()
+    pieces.append((text[last:], None))
+    return [p for p in pieces if p[0]]

@@ -1,0 +1,126 @@
+// Builds the transcript's DOM. Every piece of question or answer text goes in as a text node,
+// never as HTML, so whatever a question or a report contains is shown, not run.
+// The structure mirrors templates/_answer.html, which renders the same thing without JavaScript.
+
+/** Create an element with attributes and children; strings become text nodes. */
+export function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attrs)) {
+    if (value === false || value === null || value === undefined) continue;
+    node.setAttribute(name, value === true ? "" : String(value));
+  }
+  for (const child of children.flat()) {
+    if (child === null || child === undefined || child === false) continue;
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return node;
+}
+
+/** Return url if it is an http(s) address (relative ones resolve against this page), else "#". */
+export function safeHref(url) {
+  try {
+    const parsed = new URL(String(url), window.location.href);
+    return parsed.protocol === "http:" || parsed.protocol === "https:" ? String(url) : "#";
+  } catch {
+    return "#";
+  }
+}
+
+/** The citation line: report short title (or title), section, paragraph. */
+export function citationLabel(citation, reports) {
+  const meta = reports.get(citation.report_id);
+  const name = (meta && (meta.short_title || meta.title)) || citation.report;
+  return `${name}, ${citation.section}, paragraph ${citation.paragraph}`;
+}
+
+/** The question half of a turn. */
+export function questionBubble(question) {
+  return el("div", { class: "bubble q" },
+    el("p", { class: "who" }, "You asked"),
+    el("p", { class: "q-text" }, question));
+}
+
+/** The answer half of a turn while the request is in flight. */
+export function pendingBubble() {
+  return el("div", { class: "bubble a pending" },
+    el("p", { class: "who" }, "From the reports"),
+    el("p", { class: "searching" }, "Searching the reports…"));
+}
+
+/** The answer half of a turn when the request failed; detail is the server's or ours. */
+export function errorBubble(detail) {
+  return el("div", { class: "bubble a" },
+    el("p", { class: "who" }, "From the reports"),
+    el("p", { class: "error" }, `Sorry, the question could not be answered: ${detail}`));
+}
+
+/** The answer half of a turn: answer text with markers and findings, or the not-found reply. */
+export function answerBubble(answer, turnId, reports) {
+  const findings = Array.isArray(answer.findings) ? answer.findings : [];
+  const bubble = el("div", { class: "bubble a" }, el("p", { class: "who" }, "From the reports"));
+  if (!answer.found || findings.length === 0) {
+    bubble.append(notFound(answer, reports));
+    return bubble;
+  }
+  bubble.append(
+    el("p", { class: "answer-text" }, withMarkers(String(answer.answer || ""), findings.length, turnId)),
+    el("p", { class: "sources-title", id: `${turnId}-sources` }, "Sources"),
+    el("ol", { class: "findings", "aria-labelledby": `${turnId}-sources` },
+      findings.map((f, i) => findingItem(f, i + 1, turnId, reports))));
+  return bubble;
+}
+
+// "… [1] … [2]": text with each marker turned into a link to the finding it numbers.
+function withMarkers(text, count, turnId) {
+  const parts = [];
+  let last = 0;
+  for (const match of text.matchAll(/\[(\d+)\]/g)) {
+    const n = Number(match[1]);
+    if (n < 1 || n > count) continue; // a bracketed number quoted from a report is not a marker
+    parts.push(text.slice(last, match.index),
+      el("a", { class: "marker", href: `#${turnId}-f${n}`, "aria-label": `finding ${n}` }, match[0]));
+    last = match.index + match[0].length;
+  }
+  parts.push(text.slice(last));
+  return parts.filter((p) => p !== "");
+}
+
+function findingItem(finding, n, turnId, reports) {
+  const c = finding.citation || {};
+  const item = el("li", {
+    class: "finding", id: `${turnId}-f${n}`, "data-report-id": c.report_id, "data-report": c.report,
+    "data-section": c.section, "data-paragraph": c.paragraph, "data-url": c.url,
+  },
+  el("p", { class: "cite" },
+    el("span", { class: "num" }, `[${n}]`), " ",
+    el("a", { class: "cite-link", href: safeHref(c.url) }, citationLabel(c, reports)), " ",
+    el("button", { type: "button", class: "copy", "aria-label": `Copy citation ${n}` }, "Copy citation")),
+  el("p", { class: "finding-text" }, el("q", {}, finding.text)));
+  if (finding.passage && finding.passage !== finding.text) item.append(wholePassage(finding));
+  return item;
+}
+
+// The whole paragraph, folded away, with the quoted part marked.
+function wholePassage(finding) {
+  const { passage, text } = finding;
+  const at = passage.indexOf(text);
+  const body = at < 0 ? [passage]
+    : [passage.slice(0, at), el("mark", {}, text), passage.slice(at + text.length)];
+  return el("details", { class: "passage-text" }, el("summary", {}, "Whole paragraph"), el("p", {}, body));
+}
+
+function notFound(answer, reports) {
+  const box = el("div", { class: "not-found" },
+    el("p", { class: "verdict" }, el("strong", {}, "Not found in these reports."), " They do not answer this question."));
+  const suggestions = Array.isArray(answer.suggestions)
+    ? answer.suggestions.filter((s) => typeof s === "string" && s.trim()) : [];
+  if (suggestions.length) {
+    box.append(el("p", {}, "Nearest topics they do cover:"),
+      el("ul", { class: "covers" }, suggestions.map((s) => el("li", {}, s))));
+  } else if (reports.size) {
+    box.append(el("p", {}, "These reports are searched:"),
+      el("ul", { class: "covers" }, [...reports.values()].map((r) =>
+        el("li", {}, el("a", { href: `/reports/${encodeURIComponent(r.id)}` }, r.title)))));
+  }
+  return box;
+}
