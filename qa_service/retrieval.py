@@ -10,11 +10,12 @@ from pathlib import Path
 
 from whoosh import index as whoosh_index
 from whoosh import query as wq
-from whoosh.scoring import BM25F
+from whoosh.scoring import BM25F as WhooshBM25F
 
 from . import versions
 from .content import SECTION_SEP, Passage
 from .indexing import FIELD_BOOSTS, REPORTS_FILE, make_analyzer
+from .scoring import BM25F
 
 SEARCH_FIELDS = tuple(FIELD_BOOSTS)
 MAX_QUERY_TERMS = 64
@@ -53,7 +54,8 @@ class OpenIndex:
 
     def __post_init__(self) -> None:
         # One searcher per version, reused by every request; Whoosh reopens nothing per search.
-        self.searcher = self.ix.searcher(weighting=BM25F(B=0.75, K1=1.2))
+        self.searcher = self.ix.searcher(weighting=WhooshBM25F(B=0.75, K1=1.2))
+        self.scorer = BM25F(self.searcher, SEARCH_FIELDS, k1=1.2, b=0.75)
 
     @cached_property
     def manifest(self) -> dict:
@@ -76,7 +78,7 @@ class OpenIndex:
 
     def weight(self, term: str) -> float:
         """Return a term's inverse document frequency in passage text (rare terms weigh more)."""
-        return float(self.searcher.idf("text", term))
+        return self.scorer.idf("text", term)
 
     def close(self) -> None:
         """Release the searcher's files."""
@@ -135,10 +137,7 @@ def search(index: OpenIndex, weighted_terms: dict[str, float], limit: int = 10,
     """Return the best passages for weighted query terms, best first."""
     if not weighted_terms:
         return []
-    restrict = wq.Or([wq.Term("report_id", r) for r in reports]) if reports else None
-    results = index.searcher.search(_terms_query(weighted_terms), limit=limit, filter=restrict, terms=True)
-    hits = []
-    for r in results:
-        matched = frozenset(t.decode() if isinstance(t, bytes) else t for _f, t in r.matched_terms())
-        hits.append(_hit(r.fields(), float(r.score), matched))
-    return hits
+    allowed = index.scorer.mask("report_id", reports) if reports else None
+    # Stored fields are read only for the passages returned, never for the rest.
+    return [_hit(index.searcher.stored_fields(s.docnum), s.score, s.matched)
+            for s in index.scorer.top(weighted_terms, limit, allowed)]

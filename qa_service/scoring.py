@@ -1,0 +1,146 @@
+"""BM25F over Whoosh's postings with NumPy: the same formula as Whoosh, without its matcher tree.
+
+Whoosh scores a disjunction by walking a binary tree of Python matchers, one posting at a time;
+for questions of five to fifteen words that walk is most of an answer's time. Here each
+(field, term) posting list is read once per index version into two arrays, kept in a bounded
+cache, and scores are summed with vector operations.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import OrderedDict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+
+CACHE_BYTES = 64 * 1024 * 1024  # posting arrays kept per worker and index version
+
+
+@dataclass(frozen=True)
+class Scored:
+    """One document's score and the query terms it matched in any field."""
+
+    docnum: int
+    score: float
+    matched: frozenset[str]
+
+
+class BM25F:
+    """Score documents of one opened Whoosh searcher for weighted terms over weighted fields."""
+
+    def __init__(self, searcher, fields: Iterable[str], k1: float = 1.2, b: float = 0.75) -> None:  # type: ignore[no-untyped-def]
+        self.searcher = searcher
+        self.fields = tuple(fields)
+        self.k1, self.b = k1, b
+        self.size = searcher.doc_count_all()
+        self._cache: OrderedDict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = OrderedDict()
+        self._cached_bytes = 0
+
+    @cached_property
+    def _leaves(self) -> list[tuple[object, int]]:
+        return [(sub.reader(), offset) for sub, offset in self.searcher.leaf_searchers()]
+
+    @cached_property
+    def live(self) -> np.ndarray | None:
+        """Return a mask of documents not deleted (None when nothing is deleted)."""
+        reader = self.searcher.reader()
+        if not reader.has_deletions():
+            return None
+        mask = np.zeros(self.size, dtype=bool)
+        mask[list(reader.all_doc_ids())] = True
+        return mask
+
+    def lengths(self, field: str) -> np.ndarray:
+        """Return every document's length in a field (Whoosh's stored, rounded lengths)."""
+        key = ("\x00len", field)
+        if key not in self._cache:
+            reader = self.searcher.reader()
+            values = np.fromiter((reader.doc_field_length(d, field, 0) or 0 for d in range(self.size)),
+                                 dtype=np.float32, count=self.size)
+            self._remember(key, (values, values))
+        return self._cache[key][0]
+
+    @cached_property
+    def _average(self) -> dict[str, float]:
+        # Whoosh's statistics: exact token totals over all documents, deleted ones included
+        # until a merge drops them; matching them keeps scores equal to Whoosh's own.
+        return {f: self.searcher.avg_field_length(f) or 1.0 for f in self.fields}
+
+    def postings(self, field: str, term: str) -> tuple[np.ndarray, np.ndarray]:
+        """Return (document numbers, weights) of a term in a field, sorted by document number."""
+        key = (field, term)
+        hit = self._cache.get(key)
+        if hit is not None:
+            self._cache.move_to_end(key)
+            return hit
+        ids: list[int] = []
+        weights: list[float] = []
+        for reader, offset in self._leaves:
+            if (field, term) not in reader:
+                continue
+            matcher = reader.postings(field, term)
+            while matcher.is_active():
+                ids.append(matcher.id() + offset)
+                weights.append(matcher.weight())
+                matcher.next()
+        arrays = (np.asarray(ids, dtype=np.int64), np.asarray(weights, dtype=np.float32))
+        if self.live is not None and arrays[0].size:
+            keep = self.live[arrays[0]]
+            arrays = (arrays[0][keep], arrays[1][keep])
+        self._remember(key, arrays)
+        return arrays
+
+    def _remember(self, key: tuple[str, str], arrays: tuple[np.ndarray, np.ndarray]) -> None:
+        self._cache[key] = arrays
+        self._cached_bytes += arrays[0].nbytes + (arrays[1].nbytes if arrays[1] is not arrays[0] else 0)
+        while self._cached_bytes > CACHE_BYTES and len(self._cache) > 1:
+            old_key, (a, w) = self._cache.popitem(last=False)
+            if old_key[0] == "\x00len":  # lengths are needed by every query: keep them
+                self._cache[old_key] = (a, w)
+                self._cache.move_to_end(old_key, last=False)
+                if all(k[0] == "\x00len" for k in self._cache):
+                    break
+                continue
+            self._cached_bytes -= a.nbytes + (w.nbytes if w is not a else 0)
+
+    def idf(self, field: str, term: str) -> float:
+        """Return Whoosh's inverse document frequency for a term in a field."""
+        return math.log(self.size / (self.searcher.doc_frequency(field, term) + 1)) + 1
+
+    def top(self, boosts: dict[str, float], limit: int, allowed: np.ndarray | None = None) -> list[Scored]:
+        """Return the best documents for weighted terms, best first; ties go to the earlier document."""
+        scores = np.zeros(self.size, dtype=np.float64)
+        hits: list[tuple[str, np.ndarray]] = []
+        for term, boost in boosts.items():
+            for field in self.fields:
+                ids, tf = self.postings(field, term)
+                if not ids.size:
+                    continue
+                norm = self.k1 * ((1 - self.b) + self.b * self.lengths(field)[ids] / self._average[field])
+                scores[ids] += boost * self.idf(field, term) * (tf * (self.k1 + 1)) / (tf + norm)
+                hits.append((term, ids))
+        if allowed is not None:
+            scores[~allowed] = 0.0
+        candidates = np.flatnonzero(scores)
+        if not candidates.size:
+            return []
+        if candidates.size > limit:
+            # Keep everything that ties with the limit-th best score, then order stably.
+            cut = np.partition(scores[candidates], candidates.size - limit)[candidates.size - limit]
+            candidates = candidates[scores[candidates] >= cut]
+        order = candidates[np.argsort(-scores[candidates], kind="stable")][:limit]
+        matched: dict[int, set[str]] = {int(d): set() for d in order}
+        for term, ids in hits:
+            for d in order[np.isin(order, ids, assume_unique=True)]:
+                matched[int(d)].add(term)
+        return [Scored(int(d), float(scores[d]), frozenset(matched[int(d)])) for d in order]
+
+    def mask(self, field: str, values: Iterable[str]) -> np.ndarray:
+        """Return a mask of documents whose (ID) field holds one of the values."""
+        allowed = np.zeros(self.size, dtype=bool)
+        for value in values:
+            allowed[self.postings(field, value)[0]] = True
+        return allowed
