@@ -109,6 +109,9 @@ def test_enter_sends_and_shows_findings_with_citations(page) -> None:
     assert re.fullmatch(r"/reports/ages-of-concern#p-[0-9a-f]{10}", link.get_attribute("href"))
     assert page.locator("#transcript").get_attribute("aria-busy") == "false"
     assert page.locator("#question").input_value() == ""
+    corrected = ask(page, "What went wrong with pre-brith assesments?")
+    assert "pre-birth assessments" in corrected.locator(".corrected").text_content()
+    assert corrected.locator(".finding").count() > 0
 
 
 def test_citation_link_lands_on_the_highlighted_passage(page) -> None:
@@ -214,14 +217,16 @@ def test_shift_enter_adds_a_line_instead_of_sending(page) -> None:
     assert turn.locator(".q-text").text_content() == "first line\nsecond line"
 
 
-def test_starter_question_buttons_ask(page) -> None:
+def test_starter_question_buttons_ask_and_keep_any_draft(page) -> None:
     page.goto("/")
+    page.locator("#question").fill("a draft")
     starter = page.locator("button.starter").first
     question = starter.text_content()
     starter.click()
     turn = page.locator("#transcript .turn").first
     turn.locator(".finding").first.wait_for()
     assert turn.locator(".q-text").text_content() == question
+    assert page.locator("#question").input_value() == "a draft"
 
 
 def test_loading_state_then_problem_detail_on_failure(page) -> None:

@@ -80,6 +80,8 @@ def test_chat_answers_without_javascript(client) -> None:
     assert "the role of the fathers had been marginalised" in body
     refused = client.get("/?question=What+is+the+capital+of+France%3F").get_data(as_text=True)
     assert "Not found in these reports." in refused
+    misspelt = client.get("/?question=What+went+wrong+with+pre-brith+assesments%3F").get_data(as_text=True)
+    assert "Spelling corrected" in misspelt and "pre-birth assessments" in misspelt
     too_long = client.get("/?question=" + "x" * 1001).get_data(as_text=True)
     assert "at most 1000 characters" in too_long
 

@@ -57,8 +57,8 @@ function reveal(node, block) {
   node.scrollIntoView({ block, behavior: still ? "auto" : "smooth" });
 }
 
-/** Ask one question and add the turn to the transcript. */
-async function send(raw) {
+/** Ask one question and add the turn to the transcript; fromBox empties the box once it is sent. */
+async function send(raw, fromBox) {
   const question = (raw || "").trim();
   if (!question) {
     box.focus();
@@ -69,7 +69,7 @@ async function send(raw) {
   const pending = pendingBubble();
   const turn = el("article", { class: "turn", id: turnId }, questionBubble(question), pending);
   transcript.append(turn);
-  box.value = "";
+  if (fromBox) box.value = ""; // a starter button leaves any draft in the box alone
   setBusy(true);
   reveal(turn, "nearest");
   try {
@@ -126,17 +126,17 @@ box.addEventListener("keydown", (event) => {
   // Enter sends; Shift+Enter falls through to the textarea's own newline. An IME may be composing.
   if (event.key !== "Enter" || event.shiftKey || event.isComposing || event.keyCode === 229) return;
   event.preventDefault();
-  send(box.value);
+  send(box.value, true);
 });
 
 form.addEventListener("submit", (event) => {
   event.preventDefault();
-  send(box.value);
+  send(box.value, true);
 });
 
 starters?.addEventListener("submit", (event) => {
   event.preventDefault();
-  send(event.submitter?.value);
+  send(event.submitter?.value, false);
 });
 
 transcript.addEventListener("click", (event) => {

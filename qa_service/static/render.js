@@ -58,6 +58,9 @@ export function errorBubble(detail) {
 export function answerBubble(answer, turnId, reports) {
   const findings = Array.isArray(answer.findings) ? answer.findings : [];
   const bubble = el("div", { class: "bubble a" }, el("p", { class: "who" }, "From the reports"));
+  if (typeof answer.did_you_mean === "string" && answer.did_you_mean) {
+    bubble.append(el("p", { class: "corrected" }, "Spelling corrected; searched for ", el("q", {}, answer.did_you_mean)));
+  }
   if (!answer.found || findings.length === 0) {
     bubble.append(notFound(answer, reports));
     return bubble;
