@@ -32,20 +32,23 @@ STOP_WORDS = frozenset(stopwords_for_language("en")) | QUESTION_WORDS
 # Field weights for BM25F: passage text counts most; headings and titles give context.
 FIELD_BOOSTS = {"text": 1.0, "section": 0.5, "title": 0.4}
 REPORTS_FILE = "reports.json"
+WORDS_FILE = "words.json"
 # Bump when the schema or analyzer changes: an index built otherwise is rebuilt in full.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 # Whoosh's multi-process writer pays off only on large builds; small ones stay single-process.
 MULTIPROCESS_FROM = 5000
 
 
-def make_analyzer() -> Analyzer:
+def make_analyzer(stem: bool = True) -> Analyzer:
     """Return the analyzer used for passages and questions alike: words, lowercase, stop, stem."""
-    return (
-        RegexTokenizer(r"\w+(?:[.'’]\w+)*")
-        | LowercaseFilter()
-        | StopFilter(stoplist=STOP_WORDS, minsize=1)
-        | StemFilter(lang="en", cachesize=100_000)
-    )
+    analyzer = RegexTokenizer(r"\w+(?:[.'’]\w+)*") | LowercaseFilter() | StopFilter(stoplist=STOP_WORDS, minsize=1)
+    return analyzer | StemFilter(lang="en", cachesize=100_000) if stem else analyzer
+
+
+# Unstemmed words for spelling suggestions. Kept in words.json rather than a TEXT(spelling=True)
+# field: that field's hidden part has no length column, and whoosh-reloaded 2.7.5 then checks the
+# disk for the column once per posting while committing, which made builds twice as slow.
+_PLAIN = make_analyzer(stem=False)
 
 
 def make_schema() -> Schema:
@@ -56,10 +59,9 @@ def make_schema() -> Schema:
         report_id=ID(stored=True),
         ordinal=NUMERIC(stored=True),
         kind=ID(stored=True),
-        # spelling=True also keeps the unstemmed words, for "did you mean" suggestions.
-        text=TEXT(analyzer=analyzer, stored=True, spelling=True, field_boost=FIELD_BOOSTS["text"]),
-        section=TEXT(analyzer=analyzer, stored=True, field_boost=FIELD_BOOSTS["section"]),
-        title=TEXT(analyzer=analyzer, stored=True, field_boost=FIELD_BOOSTS["title"]),
+        text=TEXT(analyzer=analyzer, stored=True, phrase=False, field_boost=FIELD_BOOSTS["text"]),
+        section=TEXT(analyzer=analyzer, stored=True, phrase=False, field_boost=FIELD_BOOSTS["section"]),
+        title=TEXT(analyzer=analyzer, stored=True, phrase=False, field_boost=FIELD_BOOSTS["title"]),
         source_url=STORED(),
     )
 
@@ -109,8 +111,9 @@ def passage_document(report: Report, passage: Passage) -> dict[str, object]:
 
 
 def report_entry(report: Report, relpath: str) -> dict[str, object]:
-    """Return what reports.json keeps about one report: metadata, page HTML and passages."""
-    return {**report.metadata(), "file": relpath, "html": report.html, "passages": [
+    """Return what reports.json keeps about one report: metadata, page HTML, passages, words."""
+    words = sorted({t.text for p in report.passages for t in _PLAIN(p.text) if t.text.isalpha()})
+    return {**report.metadata(), "file": relpath, "html": report.html, "words": words, "passages": [
         {"id": p.id, "ordinal": p.ordinal, "kind": p.kind, "section": p.section, "text": p.text}
         for p in report.passages
     ]}
@@ -161,7 +164,7 @@ def analyse(plan: BuildPlan, content_dir: Path) -> list[Report]:
 def _seed_from(base: Path, staged: Path) -> None:
     """Start a new version from the live one's segment files (hard links; Whoosh never edits them)."""
     for item in base.iterdir():
-        if item.name in (MANIFEST, REPORTS_FILE) or item.suffix == ".lock":
+        if item.name in (MANIFEST, REPORTS_FILE, WORDS_FILE) or item.suffix == ".lock":
             continue
         try:
             os.link(item, staged / item.name)
@@ -211,6 +214,8 @@ def _write_manifest(staged: Path, version: str, content_dir: Path, plan: BuildPl
         "files": files,
     }
     (staged / REPORTS_FILE).write_text(json.dumps(detail, ensure_ascii=False), encoding="utf-8")
+    words = sorted({w for entry in detail.values() for w in entry["words"]})
+    (staged / WORDS_FILE).write_text(json.dumps(words, ensure_ascii=False), encoding="utf-8")
     (staged / MANIFEST).write_text(json.dumps(manifest, indent=1, ensure_ascii=False), encoding="utf-8")
     return passages
 

@@ -11,10 +11,11 @@ from pathlib import Path
 from whoosh import index as whoosh_index
 from whoosh import query as wq
 from whoosh.scoring import BM25F as WhooshBM25F
+from whoosh.spelling import ListCorrector
 
 from . import versions
 from .content import SECTION_SEP, Passage
-from .indexing import FIELD_BOOSTS, REPORTS_FILE, make_analyzer
+from .indexing import FIELD_BOOSTS, REPORTS_FILE, WORDS_FILE, make_analyzer
 from .scoring import BM25F
 
 SEARCH_FIELDS = tuple(FIELD_BOOSTS)
@@ -68,9 +69,9 @@ class OpenIndex:
         return json.loads((self.path / REPORTS_FILE).read_text(encoding="utf-8"))
 
     @cached_property
-    def corrector(self):  # type: ignore[no-untyped-def]
-        """Return a spelling corrector over the unstemmed words of passage text."""
-        return self.searcher.corrector("text")
+    def corrector(self) -> ListCorrector:
+        """Return a spelling corrector over the unstemmed words of the reports."""
+        return ListCorrector(json.loads((self.path / WORDS_FILE).read_text(encoding="utf-8")))
 
     def known(self, term: str) -> bool:
         """Return True if any passage, section or title holds the term."""

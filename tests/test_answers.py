@@ -104,7 +104,7 @@ def test_a_users_thesaurus_file_extends_the_bundled_one(tmp_path) -> None:
 
 
 @pytest.mark.parametrize(("question", "fixed", "expected"), [
-    ("pre-brith asessment", "pre-birth assessments", "pre-birth assessments"),
+    ("pre-brith asessment", "pre-birth assessment", "pre-birth assessments"),
     ("What about the fathrs?", "What about the fathers?", "the role of the fathers had been marginalised"),
 ])
 def test_misspelt_questions_are_corrected_with_did_you_mean(bundled, question: str, fixed: str, expected: str) -> None:
