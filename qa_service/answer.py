@@ -18,9 +18,14 @@ from .sentences import units
 MIN_COVERAGE = 0.45
 # A passage holding what the question asks for (a date for "when" …) gets this share more score.
 CUE_BOOST = 0.25
+# Share of a word's weight earned when it matches only the title or section heading.
+CONTEXT_CREDIT = 0.5
 # Exponent on coverage when reranking; 0 would keep plain BM25 order.
 COORDINATION = 1.0
 CANDIDATES = 20
+# The answer text quotes at most this many findings, each scoring at least this share of the best.
+ANSWER_MOST = 3
+ANSWER_SHARE = 0.5
 NOT_FOUND = "The reports do not answer this question."
 
 
@@ -90,10 +95,20 @@ def citation(hit: Hit) -> Citation:
 
 
 def coverage(hit: Hit, weights: dict[str, float], aliases: dict[str, set[str]] | None = None) -> float:
-    """Return the share of the question's weight that a passage matches (a synonym counts)."""
+    """Return the share of the question's weight that a passage matches (a synonym counts).
+
+    A word found only in the report's title or the section heading counts for CONTEXT_CREDIT:
+    naming the report in a question must not make every passage of it look like an answer.
+    """
     total = sum(weights.values())
     aliases = aliases or {}
-    got = sum(w for t, w in weights.items() if t in hit.matched or aliases.get(t, set()) & hit.matched)
+    got = 0.0
+    for term, weight in weights.items():
+        names = {term} | aliases.get(term, set())
+        if names & hit.in_text:
+            got += weight
+        elif names & hit.matched:
+            got += CONTEXT_CREDIT * weight
     return got / total if total else 0.0
 
 
@@ -121,7 +136,10 @@ def suggest(index: OpenIndex, weak: list[Hit], most: int = 5) -> list[str]:
 
 
 def _compose(findings: list[Finding]) -> str:
-    return " ".join(f"“{f.text}” [{n}]" for n, f in enumerate(findings, start=1))
+    """String the strongest findings together with their markers; the rest stay in the list."""
+    best = findings[0].score
+    chosen = [(n, f) for n, f in enumerate(findings, start=1) if f.score >= ANSWER_SHARE * best][:ANSWER_MOST]
+    return " ".join(f"“{f.text}” [{n}]" for n, f in chosen)
 
 
 def ask(index: OpenIndex, question: str, limit: int = 5, history: list[str] | None = None,

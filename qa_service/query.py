@@ -82,6 +82,16 @@ def expand(question: str, own: list[str], groups: tuple[tuple[Entry, ...], ...])
     return aliases, list(dict.fromkeys(shown))
 
 
+def report_names(index: OpenIndex, question: str) -> set[str]:
+    """Return the question's terms that name a report ("Ages of concern"), not what is asked."""
+    sequence = analyze(question)
+    named: set[str] = set()
+    for phrase in index.title_phrases:
+        if _contains(sequence, list(phrase)):
+            named.update(phrase)
+    return named
+
+
 def prepare_query(index: OpenIndex, question: str, history: list[str] | None = None,
                   groups: tuple[tuple[Entry, ...], ...] = ()) -> PreparedQuery:
     """Turn a question (and the conversation so far) into weighted search terms."""
@@ -89,9 +99,12 @@ def prepare_query(index: OpenIndex, question: str, history: list[str] | None = N
     text = corrected or question
     own = query_terms(text)
     context = [t for q in (history or [])[-HISTORY_DEPTH:] for t in query_terms(q) if t not in own]
+    # Words naming a report are still searched (its title field then counts) but a finding is
+    # judged on the rest: "When was Ages of concern published?" asks about publishing.
+    asked = [t for t in own if t not in report_names(index, text)] or own
     # A follow-up with no words of its own ("tell me more") is judged by the conversation's words.
-    judged = own or list(dict.fromkeys(context))
-    boosts = {t: 1.0 for t in judged}
+    judged = asked or list(dict.fromkeys(context))
+    boosts = {t: 1.0 for t in own or judged}
     if own:
         boosts |= {t: HISTORY_WEIGHT for t in context if t not in boosts}
     aliases, shown = expand(text, own, groups) if own else ({}, [])

@@ -41,7 +41,8 @@ class Hit:
     report_title: str
     source_url: str | None
     score: float
-    matched: frozenset[str]
+    matched: frozenset[str]                         # question terms found in text, section or title
+    in_text: frozenset[str] = frozenset()           # those found in the passage text itself
 
 
 @dataclass
@@ -67,6 +68,12 @@ class OpenIndex:
     def reports(self) -> dict[str, dict]:
         """Return each report's metadata, rendered HTML and passage list, by id."""
         return json.loads((self.path / REPORTS_FILE).read_text(encoding="utf-8"))
+
+    @cached_property
+    def title_phrases(self) -> list[tuple[str, ...]]:
+        """Return each report's short title (or title) as index terms, when two words or more."""
+        phrases = (tuple(analyze(m.get("short_title") or m["title"])) for m in self.reports.values())
+        return list(dict.fromkeys(p for p in phrases if len(p) >= 2))
 
     @cached_property
     def corrector(self) -> ListCorrector:
@@ -120,7 +127,7 @@ def _terms_query(weighted_terms: dict[str, float]) -> wq.Query:
     return wq.Or(parts)
 
 
-def _hit(doc: dict, score: float, matched: frozenset[str]) -> Hit:
+def _hit(doc: dict, score: float, matched: frozenset[str], in_text: frozenset[str]) -> Hit:
     section = doc.get("section") or ""
     passage = Passage(
         id=doc["id"].split("/", 1)[1],
@@ -130,7 +137,7 @@ def _hit(doc: dict, score: float, matched: frozenset[str]) -> Hit:
         headings=tuple(section.split(SECTION_SEP)) if section else (),
         text=doc["text"],
     )
-    return Hit(passage, doc["title"], doc.get("source_url") or None, score, matched)
+    return Hit(passage, doc["title"], doc.get("source_url") or None, score, matched, in_text)
 
 
 def search(index: OpenIndex, weighted_terms: dict[str, float], limit: int = 10,
@@ -140,5 +147,5 @@ def search(index: OpenIndex, weighted_terms: dict[str, float], limit: int = 10,
         return []
     allowed = index.scorer.mask("report_id", reports) if reports else None
     # Stored fields are read only for the passages returned, never for the rest.
-    return [_hit(index.searcher.stored_fields(s.docnum), s.score, s.matched)
+    return [_hit(index.searcher.stored_fields(s.docnum), s.score, s.matched, s.in_main)
             for s in index.scorer.top(weighted_terms, limit, allowed)]

@@ -21,15 +21,19 @@ CACHE_BYTES = 64 * 1024 * 1024  # posting arrays kept per worker and index versi
 
 @dataclass(frozen=True)
 class Scored:
-    """One document's score and the query terms it matched in any field."""
+    """One document's score and the query terms it matched: in any field, and in the main field."""
 
     docnum: int
     score: float
     matched: frozenset[str]
+    in_main: frozenset[str]
 
 
 class BM25F:
-    """Score documents of one opened Whoosh searcher for weighted terms over weighted fields."""
+    """Score documents of one opened Whoosh searcher for weighted terms over weighted fields.
+
+    The first field is the main one (passage text); `Scored.in_main` says which terms matched there.
+    """
 
     def __init__(self, searcher, fields: Iterable[str], k1: float = 1.2, b: float = 0.75) -> None:  # type: ignore[no-untyped-def]
         self.searcher = searcher
@@ -113,7 +117,7 @@ class BM25F:
     def top(self, boosts: dict[str, float], limit: int, allowed: np.ndarray | None = None) -> list[Scored]:
         """Return the best documents for weighted terms, best first; ties go to the earlier document."""
         scores = np.zeros(self.size, dtype=np.float64)
-        hits: list[tuple[str, np.ndarray]] = []
+        hits: list[tuple[str, str, np.ndarray]] = []
         for term, boost in boosts.items():
             for field in self.fields:
                 ids, tf = self.postings(field, term)
@@ -121,7 +125,7 @@ class BM25F:
                     continue
                 norm = self.k1 * ((1 - self.b) + self.b * self.lengths(field)[ids] / self._average[field])
                 scores[ids] += boost * self.idf(field, term) * (tf * (self.k1 + 1)) / (tf + norm)
-                hits.append((term, ids))
+                hits.append((term, field, ids))
         if allowed is not None:
             scores[~allowed] = 0.0
         candidates = np.flatnonzero(scores)
@@ -133,10 +137,14 @@ class BM25F:
             candidates = candidates[scores[candidates] >= cut]
         order = candidates[np.argsort(-scores[candidates], kind="stable")][:limit]
         matched: dict[int, set[str]] = {int(d): set() for d in order}
-        for term, ids in hits:
+        in_main: dict[int, set[str]] = {int(d): set() for d in order}
+        for term, field, ids in hits:
             for d in order[np.isin(order, ids, assume_unique=True)]:
                 matched[int(d)].add(term)
-        return [Scored(int(d), float(scores[d]), frozenset(matched[int(d)])) for d in order]
+                if field == self.fields[0]:
+                    in_main[int(d)].add(term)
+        return [Scored(int(d), float(scores[d]), frozenset(matched[int(d)]), frozenset(in_main[int(d)]))
+                for d in order]
 
     def mask(self, field: str, values: Iterable[str]) -> np.ndarray:
         """Return a mask of documents whose (ID) field holds one of the values."""
