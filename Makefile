@@ -38,5 +38,14 @@ test: $(VENV)/.installed-test
 	bash scripts/ensure-chromium.sh
 	$(BIN)/python -m pytest -q
 
+SQUAD ?= ../shared/data/squad-dev-v1.1.json
+
+bench-quality: $(VENV)/.installed-bench
+	$(BIN)/python benchmarks/squad.py $(SQUAD)
+	$(BIN)/python benchmarks/squad.py $(SQUAD) --abstention
+
+bench-load: $(VENV)/.installed-bench
+	$(BIN)/python benchmarks/load.py $(SQUAD) --sizes 1,10
+
 clean:
 	rm -rf $(VENV) $(QA_INDEX_DIR) .pytest_cache
