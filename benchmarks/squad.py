@@ -7,64 +7,54 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import json
 import math
 import os
 import platform
-import re
 import shlex
 import shutil
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import markdown
 import numpy as np
 from tqdm import tqdm
 
 from qa_service import answer as qa_answer
+from qa_service import thesaurus
 from qa_service.answer import CANDIDATES, ask, best_unit, coverage, rerank
-from qa_service.content import parse_report
 from qa_service.cues import expected_answer
-from qa_service.indexing import build_index
+from qa_service.indexing import BuildSummary, build_index
+from qa_service.query import prepare_query
 from qa_service.retrieval import IndexHolder, OpenIndex, query_terms, search
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # peers.py sits beside this file
 from peers import Peer, build_peers  # noqa: E402
+# load.py imports markdown_paragraph and prepare from this module.
+from squad_reports import Corpus, Question, markdown_paragraph, prepare, subsample  # noqa: E402,F401
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_DATA = REPO.parent / "shared" / "data" / "squad-dev-v1.1.json"
 DEFAULT_OUT = REPO / "benchmarks" / "out"
-PUBLISHER = "Wikipedia (SQuAD v1.1 dev, CC BY-SA 4.0)"
 LIMIT = 10
+progress = functools.partial(tqdm, unit="q", file=sys.stderr, mininterval=1.0)  # (items, label)
 MAX_REFUSED = 0.05  # the recommended threshold may refuse at most this share of answerable questions
 THRESHOLDS = [round(0.05 * i, 2) for i in range(21)]
-# Backslash-escape every character Python-Markdown can unescape; the parser restores them verbatim.
-_ESCAPE = re.compile("([" + re.escape("".join(markdown.Markdown().ESCAPED_CHARS)) + "])")
-# "<Uyless Black, 1991>" would be stashed as raw HTML and "&x;" as an entity, both dropped from the
-# passage text; a space after the '<' or '&' keeps them text (and leaves the words unchanged).
-_HTML_LIKE = re.compile(r"<(?=\S)|&(?=#?\w+;)")
-
-
-@dataclass(frozen=True)
-class Question:
-    """One SQuAD question, its answer strings, and the passage it was asked about (None: unindexed)."""
-
-    text: str
-    answers: tuple[str, ...]
-    gold: tuple[str, str] | None
-
-
-@dataclass
-class Corpus:
-    """The reports written for the run: every passage in index order, and the questions."""
-
-    keys: list[tuple[str, str]] = field(default_factory=list)  # (report id, passage id)
-    texts: list[str] = field(default_factory=list)
-    questions: list[Question] = field(default_factory=list)
-    rewritten: int = 0  # paragraphs whose text needed '<'/'&' neutralised
+NOTES = """
+- R@k, MRR@{limit}: rank of the question's own paragraph. qa_service ranks with abstention off
+  (qa_service.answer.MIN_COVERAGE set to 0.0 for that pass); 'refused' is a second pass of ask()
+  with the real MIN_COVERAGE = {min_coverage}.
+- Find@1: the first finding's text contains a gold answer (case-insensitive). For the peers it is
+  picked from their first passage by qa_service.answer.best_unit with qa_service's idf weights and
+  answer cue, so Find@1 compares retrieval.
+- qa_service indexes passage text + section + report title (its own schema, BM25F); the peers
+  index passage text only.
+- Time per question: qa_service = the whole ask() (search, rerank, picking up to {limit} findings);
+  peers = tokenizing the question + search."""
 
 
 @dataclass
@@ -76,61 +66,6 @@ class Run:
     first_ok: list[bool] = field(default_factory=list)  # first finding holds a gold answer
     ms: list[float] = field(default_factory=list)
     refused: list[bool] = field(default_factory=list)
-
-
-def slug(title: str) -> str:
-    """Return a report id for an article title: lowercase letters, digits and '-'."""
-    return re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")
-
-
-def flat_text(text: str) -> str:
-    """Return a paragraph on one line, with raw-HTML-like text neutralised: what parsing must give back."""
-    return _HTML_LIKE.sub(lambda m: m.group() + " ", " ".join(text.split()))
-
-
-def markdown_paragraph(text: str) -> str:
-    """Return a paragraph as one Markdown paragraph; one line, so no line starts a list or heading."""
-    return _ESCAPE.sub(r"\\\1", flat_text(text))
-
-
-def prepare(articles: list[dict], content_dir: Path, indexed: set[int]) -> Corpus:
-    """Write the indexed articles as reports, parse them back, and map each question to its passage."""
-    shutil.rmtree(content_dir, ignore_errors=True)
-    content_dir.mkdir(parents=True)
-    corpus = Corpus()
-    for n, article in enumerate(articles):
-        paragraphs = article["paragraphs"]
-        gold: list[tuple[str, str] | None] = [None] * len(paragraphs)
-        if n in indexed:
-            rid = slug(article["title"])
-            path = content_dir / f"{rid}.md"
-            if path.exists():
-                raise SystemExit(f"two articles share the report id {rid!r}")
-            title = article["title"].replace("_", " ")
-            body = "\n\n".join(markdown_paragraph(p["context"]) for p in paragraphs)
-            path.write_text(f"---\ntitle: {json.dumps(title)}\npublisher: {json.dumps(PUBLISHER)}\n---\n\n"
-                            f"{body}\n", encoding="utf-8")
-            passages = [p for p in parse_report(path).passages if p.kind == "paragraph"]
-            if len(passages) != len(paragraphs):
-                raise SystemExit(f"{path}: {len(passages)} paragraph passages for {len(paragraphs)} paragraphs")
-            for i, (para, passage) in enumerate(zip(paragraphs, passages)):
-                if passage.text != flat_text(para["context"]):
-                    raise SystemExit(f"{path}: paragraph {i + 1} did not survive Markdown: {passage.text[:80]!r}")
-                corpus.rewritten += flat_text(para["context"]) != " ".join(para["context"].split())
-                gold[i] = (rid, passage.id)
-                corpus.keys.append(gold[i])
-                corpus.texts.append(passage.text)
-        for para, key in zip(paragraphs, gold):
-            corpus.questions += [Question(q["question"], tuple(a["text"] for a in q["answers"]), key)
-                                 for q in para["qas"]]
-    return corpus
-
-
-def subsample(questions: list[Question], limit: int | None) -> list[Question]:
-    """Return every k-th question so that at most `limit` remain (all of them without a limit)."""
-    if not limit or limit >= len(questions):
-        return questions
-    return questions[:: max(1, len(questions) // limit)][:limit]
 
 
 @contextlib.contextmanager
@@ -154,11 +89,6 @@ def rank_of(gold: tuple[str, str] | None, keys: list[tuple[str, str]]) -> int | 
     return keys.index(gold) + 1 if gold in keys else None
 
 
-def progress(items: list[Question], label: str) -> Iterator[Question]:
-    """Iterate with a progress bar on stderr."""
-    return iter(tqdm(items, desc=label, unit="q", file=sys.stderr, mininterval=1.0))
-
-
 def run_qa_service(index: OpenIndex, questions: list[Question]) -> Run:
     """Rank with abstention off (MIN_COVERAGE 0), then ask again with the real threshold for refusals."""
     run = Run("qa_service")
@@ -167,7 +97,8 @@ def run_qa_service(index: OpenIndex, questions: list[Question]) -> Run:
             started = time.perf_counter()
             reply = ask(index, q.text, limit=LIMIT)
             run.ms.append((time.perf_counter() - started) * 1000)
-            run.ranks.append(rank_of(q.gold, [(f.citation.report_id, f.citation.passage_id) for f in reply.findings]))
+            cited = [(f.citation.report_id, f.citation.passage_id) for f in reply.findings]
+            run.ranks.append(rank_of(q.gold, cited))
             run.first_ok.append(bool(reply.findings) and holds_answer(reply.findings[0].text, q.answers))
     for q in progress(questions, "qa_service refusals"):
         run.refused.append(not ask(index, q.text, limit=LIMIT).found)
@@ -190,11 +121,11 @@ def run_peer(peer: Peer, corpus: Corpus, index: OpenIndex, questions: list[Quest
 
 def best_coverage(index: OpenIndex, question: str) -> float:
     """Return the top coverage among the hits ask() would weigh (-1 for none): found at T iff >= T."""
-    own = query_terms(question)  # mirrors ask() for a question without history or report filter
-    weights = {t: index.weight(t) for t in own}
-    hits = search(index, {t: 1.0 for t in own}, limit=max(CANDIDATES, LIMIT))
-    hits = rerank(hits, weights, expected_answer(question))
-    return max((coverage(h, weights) for h in hits), default=-1.0)
+    # Mirrors ask() for a question without history or report filter; abstention() checks it agrees.
+    query = prepare_query(index, question, None, thesaurus.load())
+    hits = search(index, query.boosts, limit=max(CANDIDATES, LIMIT))
+    hits = rerank(hits, query.weights, expected_answer(question), query.aliases)
+    return max((coverage(h, query.weights, query.aliases) for h in hits), default=-1.0)
 
 
 def machine() -> str:
@@ -205,6 +136,20 @@ def machine() -> str:
                platform.processor() or "unknown CPU")
     return (f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()} "
             f"({platform.system()} {platform.release()})")
+
+
+def revision() -> str:
+    """Return the commit measured, and whether qa_service/ had uncommitted changes."""
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True).stdout.strip()
+    dirty = git("status", "--porcelain", "--", "qa_service")
+    return f"{git('rev-parse', '--short', 'HEAD') or 'unknown'}{' + uncommitted qa_service changes' if dirty else ''}"
+
+
+def fresh_index(content_dir: Path, index_dir: Path) -> BuildSummary:
+    """Build an index from scratch: nothing reused from earlier runs (or earlier index formats)."""
+    shutil.rmtree(index_dir, ignore_errors=True)
+    return build_index(content_dir, index_dir)
 
 
 def stage(label: str, timings: dict[str, float], work: Callable[[], object]) -> object:
@@ -222,7 +167,8 @@ def share(flags: list[bool]) -> float:
 
 def print_table(runs: list[Run]) -> None:
     """Print the metrics of each system, one row each."""
-    print(f"{'system':<11} {'R@1':>6} {'R@5':>6} {'MRR@10':>7} {'Find@1':>7} {'refused':>8} {'med ms':>7} {'p95 ms':>7}")
+    heads = ("R@1", "R@5", "MRR@10", "Find@1", "refused", "med ms", "p95 ms")
+    print(f"{'system':<11} " + " ".join(f"{h:>{w}}" for h, w in zip(heads, (6, 6, 7, 7, 8, 7, 7))))
     for r in runs:
         mrr = sum(1 / k for k in r.ranks if k) / len(r.ranks)
         refused = f"{share(r.refused):8.1%}" if r.refused else f"{'n/a':>8}"
@@ -237,45 +183,42 @@ def write_results(path: Path, questions: list[Question], runs: list[Run]) -> Non
         for n, q in enumerate(questions):
             row = {"question": q.text, "answers": q.answers, "gold": q.gold}
             for r in runs:
-                row[r.name] = {"rank": r.ranks[n], "finding_ok": r.first_ok[n], **({"refused": r.refused[n]} if r.refused else {})}
+                row[r.name] = {"rank": r.ranks[n], "finding_ok": r.first_ok[n]}
+                if r.refused:
+                    row[r.name]["refused"] = r.refused[n]
             out.write(json.dumps(row, ensure_ascii=False) + "\n")
 
 
 def benchmark(articles: list[dict], out: Path, max_questions: int | None) -> None:
     """Index every article; measure qa_service and the peers on the same passages and questions."""
     timings: dict[str, float] = {}
-    corpus = stage("write + parse reports", timings, lambda: prepare(articles, out / "squad-content", set(range(len(articles)))))
-    summary = stage("qa_service build_index", timings, lambda: build_index(out / "squad-content", out / "squad-index"))
+    everything = set(range(len(articles)))
+    corpus = stage("write + parse reports", timings,
+                   lambda: prepare(articles, out / "squad-content", everything))
+    summary = stage("qa_service build_index", timings,
+                    lambda: fresh_index(out / "squad-content", out / "squad-index"))
     index = IndexHolder(out / "squad-index").get()
     questions = subsample(corpus.questions, max_questions)
     runs = [stage("qa_service ask (2 passes)", timings, lambda: run_qa_service(index, questions))]
     peers = stage("peers: index", timings, lambda: build_peers(corpus.texts))
     for peer in peers:
-        runs.append(stage(f"{peer.name}: search", timings, lambda p=peer: run_peer(p, corpus, index, questions)))
+        runs.append(stage(f"{peer.name}: search", timings,
+                          lambda p=peer: run_peer(p, corpus, index, questions)))
     write_results(out / "squad-results.jsonl", questions, runs)
-    print(f"\n{summary.line()}; {len(articles)} articles, {corpus.rewritten} paragraphs with '<'/'&' spaced out")
+    print(f"\n{summary.line()}; {len(articles)} articles, "
+          f"{corpus.rewritten} paragraphs with '<'/'&' spaced out")
     print(f"{len(questions)} of {len(corpus.questions)} questions, top {LIMIT} findings or passages each\n")
     print_table(runs)
-    print(f"\n- R@k, MRR@{LIMIT}: rank of the question's own paragraph. qa_service ranks with abstention off "
-          f"(qa_service.answer.MIN_COVERAGE set to 0.0 for that pass);\n  'refused' is a second pass of ask() "
-          f"with the real MIN_COVERAGE = {qa_answer.MIN_COVERAGE}.")
-    print("- Find@1: first finding's text contains a gold answer (case-insensitive). For the peers it is picked "
-          "from their first passage\n  by qa_service.answer.best_unit with qa_service's idf weights and answer cue, "
-          "so Find@1 compares retrieval.")
-    print("- qa_service indexes passage text + section + report title (its normal schema, BM25F); the peers index "
-          "passage text only.")
-    print("- Times per question: qa_service = whole ask() (search, rerank, picking up to 10 findings); "
-          "peers = query tokenizing + search.")
-    for peer in peers:
-        print(f"- {peer.note}")
-    print(f"\nStage wall times: " + "; ".join(f"{k} {v:.1f} s" for k, v in timings.items()))
+    print(NOTES.format(limit=LIMIT, min_coverage=qa_answer.MIN_COVERAGE)
+          + "".join(f"\n- {p.note}" for p in peers))
+    print("\nStage wall times: " + "; ".join(f"{k} {v:.1f} s" for k, v in timings.items()))
 
 
 def abstention(articles: list[dict], out: Path, max_questions: int | None) -> None:
     """Index every other article; sweep MIN_COVERAGE over answerable and unanswerable questions."""
     indexed = set(range(0, len(articles), 2))
     corpus = prepare(articles, out / "squad-content-half", indexed)
-    summary = build_index(out / "squad-content-half", out / "squad-index-half")
+    summary = fresh_index(out / "squad-content-half", out / "squad-index-half")
     index = IndexHolder(out / "squad-index-half").get()
     questions = subsample(corpus.questions, max_questions)
     best = [best_coverage(index, q.text) for q in progress(questions, "coverage")]
@@ -309,12 +252,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("path", nargs="?", type=Path, default=DEFAULT_DATA, help="SQuAD v1.1 dev JSON")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="work folder (content, index, results)")
     parser.add_argument("--max-questions", type=int, default=None, help="every k-th question, at most N")
-    parser.add_argument("--abstention", action="store_true", help="index half the articles; sweep MIN_COVERAGE")
+    parser.add_argument("--abstention", action="store_true",
+                        help="index half the articles; sweep MIN_COVERAGE")
     args = parser.parse_args(argv)
     started = time.perf_counter()
     articles = json.loads(args.path.read_text(encoding="utf-8"))["data"]
     print(f"Command: {shlex.join([sys.executable, *sys.argv])}")
     print(f"Machine: {machine()}")
+    print(f"Code: {revision()}")
     (abstention if args.abstention else benchmark)(articles, args.out, args.max_questions)
     print(f"Total wall time: {time.perf_counter() - started:.1f} s")
 
