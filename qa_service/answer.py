@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import time
+from functools import lru_cache
 from dataclasses import asdict, dataclass, field, replace
 
 from .cues import expected_answer, satisfies
@@ -14,10 +15,12 @@ from .thesaurus import Entry
 from .sentences import units
 
 # A finding must match at least this share of the question's weight (rare words weigh more).
-# Calibrated on SQuAD dev by `python benchmarks/calibrate.py`; see BENCHMARKS.md.
+# Calibrated on SQuAD dev by `python benchmarks/squad.py --abstention` (the sweep in BENCHMARKS.md).
 MIN_COVERAGE = 0.45
 # A passage holding what the question asks for (a date for "when" …) gets this share more score.
 CUE_BOOST = 0.25
+# How much a passage gains when the question's words meet in one of its sentences (0 = nothing).
+SENTENCE_BOOST = 2.0
 # Share of a word's weight earned when it matches only the title or section heading.
 CONTEXT_CREDIT = 0.5
 # Exponent on coverage when reranking; 0 would keep plain BM25 order.
@@ -75,16 +78,32 @@ class QuestionError(ValueError):
     """A question that cannot be asked (empty, or only whitespace)."""
 
 
+@lru_cache(maxsize=20_000)  # bounded: about 40 MB at most per worker
+def unit_terms(passage: str) -> tuple[tuple[str, frozenset[str]], ...]:
+    """Return a passage's sentences and clauses with their index terms (cached: passages recur)."""
+    return tuple((piece, frozenset(analyze(piece))) for piece in units(passage))
+
+
 def best_unit(passage: str, weights: dict[str, float], cue: re.Pattern[str] | None = None) -> str:
     """Return the clause or sentence of a passage that carries most of the question's weight."""
     best, best_score = passage.strip(), -1.0
     bonus = CUE_BOOST * sum(weights.values())
-    for piece in units(passage):
-        score = sum(weights.get(t, 0.0) for t in set(analyze(piece)))
+    for piece, terms in unit_terms(passage):
+        score = sum(w for t, w in weights.items() if t in terms)
         score += bonus if satisfies(cue, piece) else 0.0
         if score > best_score:  # strict: the earlier piece wins a tie
             best, best_score = piece, score
     return best
+
+
+def sentence_share(passage: str, weights: dict[str, float], aliases: dict[str, set[str]] | None = None) -> float:
+    """Return the largest share of the question's weight found inside one sentence or clause."""
+    total = sum(weights.values())
+    if not total:
+        return 0.0
+    aliases = aliases or {}
+    return max((sum(w for t, w in weights.items() if t in terms or aliases.get(t, set()) & terms)
+                for _piece, terms in unit_terms(passage)), default=0.0) / total
 
 
 def citation(hit: Hit) -> Citation:
@@ -114,10 +133,12 @@ def coverage(hit: Hit, weights: dict[str, float], aliases: dict[str, set[str]] |
 
 def rerank(hits: list[Hit], weights: dict[str, float], cue: re.Pattern[str] | None,
            aliases: dict[str, set[str]] | None = None) -> list[Hit]:
-    """Reorder BM25's hits by how much of the question each covers and by the answer-type cue."""
+    """Reorder BM25's hits by how much of the question each covers, in all and in one sentence."""
     def adjusted(hit: Hit) -> Hit:
-        # Coordination: a passage matching all of the question beats one repeating part of it.
+        # Coordination: a passage matching all of the question beats one repeating part of it,
+        # and one whose matches sit together in a sentence beats one that scatters them.
         factor = coverage(hit, weights, aliases) ** COORDINATION
+        factor *= 1 + SENTENCE_BOOST * sentence_share(hit.passage.text, weights, aliases)
         if satisfies(cue, hit.passage.text):
             factor *= 1 + CUE_BOOST
         return replace(hit, score=hit.score * factor)

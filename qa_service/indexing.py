@@ -34,14 +34,15 @@ FIELD_BOOSTS = {"text": 1.0, "section": 0.5, "title": 0.4}
 REPORTS_FILE = "reports.json"
 WORDS_FILE = "words.json"
 # Bump when the schema or analyzer changes: an index built otherwise is rebuilt in full.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 # Whoosh's multi-process writer pays off only on large builds; small ones stay single-process.
 MULTIPROCESS_FROM = 5000
 
 
 def make_analyzer(stem: bool = True) -> Analyzer:
     """Return the analyzer used for passages and questions alike: words, lowercase, stop, stem."""
-    analyzer = RegexTokenizer(r"\w+(?:[.'’]\w+)*") | LowercaseFilter() | StopFilter(stoplist=STOP_WORDS, minsize=1)
+    # Apostrophes split words: "it's" gives the stop words "it" and "s", not a rare term "it".
+    analyzer = RegexTokenizer(r"\w+(?:\.\w+)*") | LowercaseFilter() | StopFilter(stoplist=STOP_WORDS, minsize=1)
     return analyzer | StemFilter(lang="en", cachesize=100_000) if stem else analyzer
 
 

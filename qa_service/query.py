@@ -14,7 +14,12 @@ HISTORY_WEIGHT = 0.3
 # always weighs more.
 EXPANSION_WEIGHT = 0.4
 HISTORY_DEPTH = 3
-_WORD = re.compile(r"[A-Za-z]{5,}")  # shorter words have too many near neighbours ("cars" → "care")
+# Words that say what form the answer takes ("how many", "what year", "the name of", "what type
+# of"), not what it is about: searched, but a finding is not judged on containing them.
+FORM_WORDS = frozenset(analyze("many much name named called type kind year years long"))
+# Lowercase words of five letters or more: shorter words have too many near neighbours ("cars" →
+# "care"), and a capitalised word is usually a name the reports simply do not hold ("Warsaw").
+_WORD = re.compile(r"(?<![\w'’])[^\W\d_A-Z][^\W\d_]{4,}(?![\w'’])")
 
 
 @dataclass
@@ -39,13 +44,16 @@ def correct_spelling(index: OpenIndex, question: str) -> str | None:
         terms = analyze(word)
         if not terms or any(index.known(t) for t in terms):
             return word
-        # Two edits ("brith" → "birth" is two) and the first letter must agree: looser settings
-        # turn unanswerable questions into wrong answers.
-        found = index.corrector.suggest(word.lower(), limit=1, maxdist=2, prefix=1)
+        # One edit, or two when they swap neighbouring letters ("brith" → "birth"), with the first
+        # letter kept: looser settings turn unanswerable questions into wrong answers.
+        found = index.corrector.suggest(word, limit=1, maxdist=1, prefix=1)
+        if not found:
+            found = [w for w in index.corrector.suggest(word, limit=5, maxdist=2, prefix=1)
+                     if sorted(w) == sorted(word)][:1]
         if not found:
             return word
         changed = True
-        return found[0].capitalize() if word[0].isupper() else found[0]
+        return found[0]
 
     corrected = _WORD.sub(fix, question)
     return corrected if changed else None
@@ -101,7 +109,8 @@ def prepare_query(index: OpenIndex, question: str, history: list[str] | None = N
     context = [t for q in (history or [])[-HISTORY_DEPTH:] for t in query_terms(q) if t not in own]
     # Words naming a report are still searched (its title field then counts) but a finding is
     # judged on the rest: "When was Ages of concern published?" asks about publishing.
-    asked = [t for t in own if t not in report_names(index, text)] or own
+    named = report_names(index, text)
+    asked = [t for t in own if t not in named and t not in FORM_WORDS] or own
     # A follow-up with no words of its own ("tell me more") is judged by the conversation's words.
     judged = asked or list(dict.fromkeys(context))
     boosts = {t: 1.0 for t in own or judged}

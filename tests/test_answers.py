@@ -154,5 +154,10 @@ def test_semicolon_lists_split_into_clauses() -> None:
 
 
 def test_best_unit_prefers_rarer_words() -> None:
-    passage = "Common words appear here; the rare aardvark appears here."
+    passage = "Common words appear here; plain words appear here; the rare aardvark appears here."
     assert best_unit(passage, {"appear": 0.1, "aardvark": 5.0}) == "the rare aardvark appears here."
+
+
+def test_two_clauses_joined_by_one_semicolon_stay_together() -> None:
+    text = "The river flooded the town in spring; its people rebuilt every house by autumn."
+    assert units(text) == [text]
