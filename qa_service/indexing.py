@@ -6,9 +6,10 @@ import datetime as dt
 import hashlib
 import json
 import os
+import re
 import shutil
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,21 +36,21 @@ REPORTS_FILE = "reports.json"
 WORDS_FILE = "words.json"
 # Bump when the schema or analyzer changes: an index built otherwise is rebuilt in full.
 SCHEMA_VERSION = 4
-# Whoosh's multi-process writer pays off only on large builds; small ones stay single-process.
-MULTIPROCESS_FROM = 5000
+# Whoosh's two-process writer pays off from about a thousand passages (~500 KB of Markdown).
+MULTIPROCESS_FROM_BYTES = 500_000
 
 
-def make_analyzer(stem: bool = True) -> Analyzer:
+def make_analyzer() -> Analyzer:
     """Return the analyzer used for passages and questions alike: words, lowercase, stop, stem."""
     # Apostrophes split words: "it's" gives the stop words "it" and "s", not a rare term "it".
-    analyzer = RegexTokenizer(r"\w+(?:\.\w+)*") | LowercaseFilter() | StopFilter(stoplist=STOP_WORDS, minsize=1)
-    return analyzer | StemFilter(lang="en", cachesize=100_000) if stem else analyzer
+    return (RegexTokenizer(r"\w+(?:\.\w+)*") | LowercaseFilter() | StopFilter(stoplist=STOP_WORDS, minsize=1)
+            | StemFilter(lang="en", cachesize=100_000))
 
 
 # Unstemmed words for spelling suggestions. Kept in words.json rather than a TEXT(spelling=True)
 # field: that field's hidden part has no length column, and whoosh-reloaded 2.7.5 then checks the
 # disk for the column once per posting while committing, which made builds twice as slow.
-_PLAIN = make_analyzer(stem=False)
+_WORDS = re.compile(r"[^\W\d_]{3,}")
 
 
 def make_schema() -> Schema:
@@ -113,7 +114,7 @@ def passage_document(report: Report, passage: Passage) -> dict[str, object]:
 
 def report_entry(report: Report, relpath: str) -> dict[str, object]:
     """Return what reports.json keeps about one report: metadata, page HTML, passages, words."""
-    words = sorted({t.text for p in report.passages for t in _PLAIN(p.text) if t.text.isalpha()})
+    words = sorted({w for p in report.passages for w in _WORDS.findall(p.text.lower())} - STOP_WORDS)
     return {**report.metadata(), "file": relpath, "html": report.html, "words": words, "passages": [
         {"id": p.id, "ordinal": p.ordinal, "kind": p.kind, "section": p.section, "text": p.text}
         for p in report.passages
@@ -149,17 +150,16 @@ def plan_build(content_dir: Path, index_dir: Path, full: bool) -> BuildPlan:
     return BuildPlan(changed, kept, kept_files, dropped, base)
 
 
-def analyse(plan: BuildPlan, content_dir: Path) -> list[Report]:
-    """Parse the changed files, refusing ids that clash with each other or with kept reports."""
+def analyse(plan: BuildPlan, content_dir: Path,
+            progress: Callable[[Iterable], Iterable] = lambda items: items) -> Iterator[Report]:
+    """Parse the changed files one by one, refusing ids that clash with each other or kept reports."""
     owners = {e["report_id"]: content_dir / rel for rel, e in plan.kept_files.items()}
-    reports = []
-    for path in plan.changed:
+    for path in progress(plan.changed):
         report = parse_report(path)
         if report.id in owners:
             raise ContentError(path, f"duplicate report id {report.id!r} (also used by {owners[report.id]})")
         owners[report.id] = path
-        reports.append(report)
-    return reports
+        yield report
 
 
 def _seed_from(base: Path, staged: Path) -> None:
@@ -173,27 +173,38 @@ def _seed_from(base: Path, staged: Path) -> None:
             shutil.copy2(item, staged / item.name)
 
 
-def _write_whoosh(staged: Path, plan: BuildPlan, reports: list[Report],
-                  progress: Callable[[Iterable], Iterable]) -> None:
-    total = sum(len(r.passages) for r in reports)
+def _write_whoosh(staged: Path, plan: BuildPlan, reports: Iterable[Report]) -> list[Report]:
+    """Write the documents of newly parsed reports, parsing the next while Whoosh indexes the last."""
     if plan.base is None:
         ix = whoosh_index.create_in(str(staged), make_schema())
     else:
         _seed_from(plan.base, staged)
         ix = whoosh_index.open_dir(str(staged))
-    if total >= MULTIPROCESS_FROM and plan.base is None:
+    if plan.base is None and sum(p.stat().st_size for p in plan.changed) >= MULTIPROCESS_FROM_BYTES:
         # multisegment=True keeps each process's segment separate: merging them the default
         # way skews BM25's field-length statistics in whoosh-reloaded 2.7.5.
         writer = ix.writer(procs=2, multisegment=True, limitmb=256)
     else:
         writer = ix.writer(limitmb=256)
-    with writer:
-        for report_id in plan.dropped_ids | {r.id for r in reports}:
-            writer.delete_by_term("report_id", report_id)
-        for report in progress(reports):
-            for passage in report.passages:
-                writer.add_document(**passage_document(report, passage))
-    ix.close()
+    written = []
+    try:
+        with writer:  # commits on success; on any error (a bad file included) cancels
+            for report_id in plan.dropped_ids:
+                writer.delete_by_term("report_id", report_id)
+            for report in reports:
+                written.append(report)
+                for passage in report.passages:
+                    writer.add_document(**passage_document(report, passage))
+    except BaseException:
+        # Whoosh's parallel writer does not stop its worker processes when cancelled: they
+        # would wait for work forever. End them here.
+        for task in getattr(writer, "tasks", []):
+            task.terminate()
+            task.join(timeout=10)
+        raise
+    finally:
+        ix.close()
+    return written
 
 
 def _write_manifest(staged: Path, version: str, content_dir: Path, plan: BuildPlan,
@@ -232,13 +243,14 @@ def build_index(content_dir: Path, index_dir: Path, progress: Callable[[Iterable
     with versions.build_lock(index_dir):
         versions.prune(index_dir)
         plan = plan_build(content_dir, index_dir, full)
-        reports = analyse(plan, content_dir)  # every changed file is checked before anything is written
-        if not reports and not plan.kept:
+        if not plan.changed and not plan.kept:
             raise versions.IndexError_(f"no reports (*.md files) in {content_dir}")
         version = versions.new_version_name()
+        # Everything is written into a hidden staging folder: a bad file found part-way through
+        # (or a crash) throws the folder away and the live version never notices.
         staged = versions.staging_dir(index_dir, version)
         try:
-            _write_whoosh(staged, plan, reports, progress)
+            reports = _write_whoosh(staged, plan, analyse(plan, content_dir, progress))
             passages = _write_manifest(staged, version, content_dir, plan, reports)
             versions.publish(index_dir, staged, version)
         except OSError as exc:

@@ -9,6 +9,7 @@ import json
 import os
 import re
 import shutil
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -109,21 +110,31 @@ def ensure_writable(index_dir: Path) -> None:
         raise IndexError_(f"cannot write to index directory {index_dir}: {exc.strerror}") from None
 
 
+# POSIX record locks do not exclude threads of one process from each other; this does.
+_IN_PROCESS = threading.Lock()
+
+
 @contextlib.contextmanager
 def build_lock(index_dir: Path) -> Iterator[None]:
     """Hold the index directory's build lock, failing at once if another build has it."""
     ensure_writable(index_dir)
+    busy = BuildLockedError(f"another build is running on {index_dir}; try again when it ends")
+    if not _IN_PROCESS.acquire(blocking=False):
+        raise busy
     fh = open(index_dir / LOCK, "a+")
     try:
         try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            # A POSIX record lock, not flock(): child processes (Whoosh's parallel writer forks
+            # two) do not inherit it, so a crashed build never leaves it held by a stray child.
+            fcntl.lockf(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as exc:
             if exc.errno in (errno.EAGAIN, errno.EACCES):
-                raise BuildLockedError(f"another build is running on {index_dir}; try again when it ends") from None
+                raise busy from None
             raise
         yield
     finally:
         fh.close()  # closing releases the lock, also when the process is killed
+        _IN_PROCESS.release()
 
 
 def staging_dir(index_dir: Path, version: str) -> Path:

@@ -16,6 +16,7 @@ from click.testing import CliRunner
 from qa_service import create_app, indexing, versions
 from qa_service.answer import ask
 from qa_service.cli import main
+from qa_service.content import ContentError
 from qa_service.indexing import build_index, index_status
 from qa_service.retrieval import IndexHolder
 from tests.conftest import write_report
@@ -207,3 +208,35 @@ def test_build_killed_midway_is_harmless(tmp_path: Path, content_copy: Path) -> 
     summary = build_index(content_copy, index_dir)  # the lock died with the process
     assert summary.reports == 252 and not list(versions.versions_dir(index_dir).glob(".tmp-*"))
     assert ask(IndexHolder(index_dir).get(), "topic7x3").found
+
+
+def test_bad_file_midway_through_a_two_process_build(tmp_path: Path, content_copy: Path, monkeypatch) -> None:
+    index_dir = tmp_path / "index"
+    live = build_index(content_copy, index_dir).version
+    monkeypatch.setattr(indexing, "MULTIPROCESS_FROM_BYTES", 0)  # take Whoosh's two-process writer
+    big_content(content_copy, reports=30, paragraphs=5)
+    (content_copy / "r0015x.md").write_text("---\ntitle: [\n---\nx\n", encoding="utf-8")  # sorts mid-way
+    with pytest.raises(ContentError, match=r"r0015x\.md:2"):
+        build_index(content_copy, index_dir, full=True)
+    assert versions.current_version(index_dir) == live
+    assert not list(versions.versions_dir(index_dir).glob(".tmp-*"))
+    (content_copy / "r0015x.md").unlink()
+    summary = build_index(content_copy, index_dir, full=True)
+    assert summary.reports == 32 and ask(IndexHolder(index_dir).get(), "topic17x3").found
+
+
+def test_a_build_in_another_process_holds_the_lock(tmp_path: Path, content_copy: Path) -> None:
+    index_dir = tmp_path / "index"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time\nfrom pathlib import Path\nfrom qa_service.versions import build_lock\n"
+         "with build_lock(Path(sys.argv[1])):\n    print('held', flush=True)\n    time.sleep(30)\n", str(index_dir)],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(versions.BuildLockedError):
+            build_index(content_copy, index_dir)
+    finally:
+        holder.kill()
+        holder.wait(timeout=10)
+        holder.stdout.close()
+    assert build_index(content_copy, index_dir).reports == 2  # the lock died with its holder
