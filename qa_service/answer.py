@@ -78,7 +78,7 @@ class QuestionError(ValueError):
     """A question that cannot be asked (empty, or only whitespace)."""
 
 
-@lru_cache(maxsize=20_000)  # bounded: about 40 MB at most per worker
+@lru_cache(maxsize=1024)  # bounded: about 6 MB per worker
 def unit_terms(passage: str) -> tuple[tuple[str, frozenset[str]], ...]:
     """Return a passage's sentences and clauses with their index terms (cached: passages recur)."""
     return tuple((piece, frozenset(analyze(piece))) for piece in units(passage))

@@ -110,7 +110,7 @@ def reports_view():  # type: ignore[no-untyped-def]
 def report_view(report_id: str):  # type: ignore[no-untyped-def]
     """Return one report's metadata and passages."""
     index = live_index()
-    meta = index.reports.get(report_id)
+    meta = index.report(report_id)
     if meta is None:
         raise NotFound(f"no report with id {report_id!r}")
     passages = [{**p, "anchor": p["id"], "url": f"/reports/{report_id}#{p['id']}"} for p in meta["passages"]]

@@ -11,12 +11,13 @@ import shutil
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from whoosh import index as whoosh_index
 from whoosh.analysis import Analyzer, LowercaseFilter, RegexTokenizer, StemFilter, StopFilter
 from whoosh.fields import ID, NUMERIC, STORED, TEXT, Schema
-from whoosh.lang import stopwords_for_language
+from whoosh.lang import stemmer_for_language, stopwords_for_language
 
 from . import versions
 from .content import ContentError, Passage, Report, content_files, parse_report
@@ -32,19 +33,33 @@ QUESTION_WORDS = frozenset(
 STOP_WORDS = frozenset(stopwords_for_language("en")) | QUESTION_WORDS
 # Field weights for BM25F: passage text counts most; headings and titles give context.
 FIELD_BOOSTS = {"text": 1.0, "section": 0.5, "title": 0.4}
-REPORTS_FILE = "reports.json"
+CATALOG_FILE = "catalog.json"   # every report's metadata: small, loaded by every worker
+REPORTS_DIR = "reports"         # one <id>.json per report (page HTML, passages), read on demand
 WORDS_FILE = "words.json"
 # Bump when the schema or analyzer changes: an index built otherwise is rebuilt in full.
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 # Whoosh's two-process writer pays off from about a thousand passages (~500 KB of Markdown).
 MULTIPROCESS_FROM_BYTES = 500_000
 
 
+# Apostrophes split words: "it's" gives the stop words "it" and "s", not a rare term "it".
+TOKEN = r"\w+(?:\.\w+)*"
+
+
 def make_analyzer() -> Analyzer:
     """Return the analyzer used for passages and questions alike: words, lowercase, stop, stem."""
-    # Apostrophes split words: "it's" gives the stop words "it" and "s", not a rare term "it".
-    return (RegexTokenizer(r"\w+(?:\.\w+)*") | LowercaseFilter() | StopFilter(stoplist=STOP_WORDS, minsize=1)
+    return (RegexTokenizer(TOKEN) | LowercaseFilter() | StopFilter(stoplist=STOP_WORDS, minsize=1)
             | StemFilter(lang="en", cachesize=100_000))
+
+
+_TOKEN = re.compile(TOKEN)
+_stem = lru_cache(maxsize=100_000)(stemmer_for_language("en"))
+
+
+def terms_of(text: str) -> list[str]:
+    """Return the same terms as make_analyzer(), four times faster (no Whoosh token objects)."""
+    # Tokenize, then lowercase, as Whoosh does: lowercasing first changes some tokens ("İ").
+    return [_stem(w) for w in map(str.lower, _TOKEN.findall(text)) if w not in STOP_WORDS]
 
 
 # Unstemmed words for spelling suggestions. Kept in words.json rather than a TEXT(spelling=True)
@@ -92,7 +107,7 @@ class BuildPlan:
     """Which content files must be analysed and which reports carry over from the live version."""
 
     changed: list[Path]
-    kept: dict[str, dict]          # report id → its entry in the previous reports.json
+    kept: dict[str, dict]          # report id → its entry in the previous catalog
     kept_files: dict[str, dict]    # relative path → {"sha256", "report_id"}
     dropped_ids: set[str]          # report ids whose documents leave the index
     base: Path | None              # previous version folder to start from, None for a full build
@@ -112,13 +127,23 @@ def passage_document(report: Report, passage: Passage) -> dict[str, object]:
     }
 
 
-def report_entry(report: Report, relpath: str) -> dict[str, object]:
-    """Return what reports.json keeps about one report: metadata, page HTML, passages, words."""
+def report_detail(report: Report, relpath: str) -> dict[str, object]:
+    """Return what reports/<id>.json keeps: metadata, page HTML, passages and words."""
     words = sorted({w for p in report.passages for w in _WORDS.findall(p.text.lower())} - STOP_WORDS)
     return {**report.metadata(), "file": relpath, "html": report.html, "words": words, "passages": [
         {"id": p.id, "ordinal": p.ordinal, "kind": p.kind, "section": p.section, "text": p.text}
         for p in report.passages
     ]}
+
+
+def catalog_entry(detail: dict[str, object]) -> dict[str, object]:
+    """Return the catalog's part of a report's detail: everything but HTML, passages and words."""
+    return {k: v for k, v in detail.items() if k not in ("html", "passages", "words")}
+
+
+def read_detail(version_dir: Path, report_id: str) -> dict:
+    """Return one report's detail from a version folder."""
+    return json.loads((version_dir / REPORTS_DIR / f"{report_id}.json").read_text(encoding="utf-8"))
 
 
 def file_hash(path: Path) -> str:
@@ -135,7 +160,7 @@ def plan_build(content_dir: Path, index_dir: Path, full: bool) -> BuildPlan:
         return BuildPlan(files, {}, {}, set(), None)
     base = versions.versions_dir(index_dir) / live
     before: dict[str, dict] = manifest["files"]
-    previous = json.loads((base / REPORTS_FILE).read_text(encoding="utf-8"))
+    previous = json.loads((base / CATALOG_FILE).read_text(encoding="utf-8"))
     changed, kept_files = [], {}
     for path in files:
         rel = str(path.relative_to(content_dir))
@@ -165,7 +190,7 @@ def analyse(plan: BuildPlan, content_dir: Path,
 def _seed_from(base: Path, staged: Path) -> None:
     """Start a new version from the live one's segment files (hard links; Whoosh never edits them)."""
     for item in base.iterdir():
-        if item.name in (MANIFEST, REPORTS_FILE, WORDS_FILE) or item.suffix == ".lock":
+        if item.name in (MANIFEST, CATALOG_FILE, WORDS_FILE) or item.suffix == ".lock" or item.is_dir():
             continue
         try:
             os.link(item, staged / item.name)
@@ -207,27 +232,48 @@ def _write_whoosh(staged: Path, plan: BuildPlan, reports: Iterable[Report]) -> l
     return written
 
 
+def _link_or_copy(source: Path, target: Path) -> None:
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copy2(source, target)
+
+
+def _write_reports(staged: Path, plan: BuildPlan, content_dir: Path, reports: list[Report]) -> dict[str, dict]:
+    """Write each report's detail file (carried over when unchanged) and return the catalog."""
+    (staged / REPORTS_DIR).mkdir()
+    catalog, words = dict(plan.kept), set()
+    for report_id in plan.kept:
+        assert plan.base is not None
+        source = plan.base / REPORTS_DIR / f"{report_id}.json"
+        _link_or_copy(source, staged / REPORTS_DIR / source.name)
+        words.update(read_detail(plan.base, report_id)["words"])
+    for report in reports:
+        detail = report_detail(report, str(Path(report.path).relative_to(content_dir)))
+        (staged / REPORTS_DIR / f"{report.id}.json").write_text(json.dumps(detail, ensure_ascii=False), encoding="utf-8")
+        catalog[report.id] = catalog_entry(detail)
+        words.update(detail["words"])
+    (staged / CATALOG_FILE).write_text(json.dumps(catalog, ensure_ascii=False), encoding="utf-8")
+    (staged / WORDS_FILE).write_text(json.dumps(sorted(words), ensure_ascii=False), encoding="utf-8")
+    return catalog
+
+
 def _write_manifest(staged: Path, version: str, content_dir: Path, plan: BuildPlan,
                     reports: list[Report]) -> int:
-    detail = dict(plan.kept)
+    catalog = _write_reports(staged, plan, content_dir, reports)
     files = dict(plan.kept_files)
     for report in reports:
-        rel = str(Path(report.path).relative_to(content_dir))
-        detail[report.id] = report_entry(report, rel)
-        files[rel] = {"sha256": report.sha256, "report_id": report.id}
-    passages = sum(len(r["passages"]) for r in detail.values())
+        files[str(Path(report.path).relative_to(content_dir))] = {"sha256": report.sha256, "report_id": report.id}
+    passages = sum(entry["passage_count"] for entry in catalog.values())
     manifest = {
         "version": version,
         "schema": SCHEMA_VERSION,
         "built_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "content_dir": str(content_dir),
-        "reports": len(detail),
+        "reports": len(catalog),
         "passages": passages,
         "files": files,
     }
-    (staged / REPORTS_FILE).write_text(json.dumps(detail, ensure_ascii=False), encoding="utf-8")
-    words = sorted({w for entry in detail.values() for w in entry["words"]})
-    (staged / WORDS_FILE).write_text(json.dumps(words, ensure_ascii=False), encoding="utf-8")
     (staged / MANIFEST).write_text(json.dumps(manifest, indent=1, ensure_ascii=False), encoding="utf-8")
     return passages
 

@@ -16,7 +16,7 @@ from functools import cached_property
 
 import numpy as np
 
-CACHE_BYTES = 64 * 1024 * 1024  # posting arrays kept per worker and index version
+CACHE_BYTES = 16 * 1024 * 1024  # posting arrays kept per worker and index version
 
 
 @dataclass(frozen=True)

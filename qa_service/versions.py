@@ -146,9 +146,10 @@ def staging_dir(index_dir: Path, version: str) -> Path:
 
 def publish(index_dir: Path, staged: Path, version: str) -> None:
     """Move a finished build into place and make it the live version."""
-    for name in os.listdir(staged):
-        with open(staged / name, "rb") as fh:
-            os.fsync(fh.fileno())
+    for path in staged.rglob("*"):
+        if path.is_file():
+            with open(path, "rb") as fh:
+                os.fsync(fh.fileno())
     final = versions_dir(index_dir) / version
     os.rename(staged, final)
     _fsync_dir(versions_dir(index_dir))

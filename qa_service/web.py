@@ -82,7 +82,7 @@ def reports():  # type: ignore[no-untyped-def]
 @bp.get("/reports/<report_id>")
 def report(report_id: str):  # type: ignore[no-untyped-def]
     """Show one report, every passage anchored for citations to link to."""
-    meta = live_index().reports.get(report_id)
+    meta = live_index().report(report_id)
     if meta is None:
         raise NotFound(f"There is no report called “{report_id}”.")
     facts = [p for p in meta["passages"] if p["kind"] == "fact"]

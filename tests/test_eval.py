@@ -19,7 +19,7 @@ def write_gold(tmp_path: Path, lines: list[str]) -> Path:
 
 
 def test_metrics_on_the_bundled_report(bundled, tmp_path: Path) -> None:
-    fathers = next(p["id"] for p in bundled.reports["ages-of-concern"]["passages"] if "fathers" in p["text"])
+    fathers = next(p["id"] for p in bundled.report("ages-of-concern")["passages"] if "fathers" in p["text"])
     gold = read_gold(write_gold(tmp_path, [
         "# passage, report and answer kinds of gold",
         json.dumps({"question": "What about fathers?", "passage_id": fathers, "answer": "role of the fathers"}),

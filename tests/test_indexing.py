@@ -110,3 +110,14 @@ def test_old_versions_are_pruned(tmp_path: Path, content_copy: Path) -> None:
 def test_missing_index_says_how_to_build(tmp_path: Path) -> None:
     with pytest.raises(versions.NoIndexError, match="qa-service index build"):
         IndexHolder(tmp_path / "nothing").get()
+
+
+@pytest.mark.parametrize("text", [
+    "What did it say about the fathers? It's the U.S. team's 2nd try — pre-birth assessments!",
+    "Beyoncé's D'Olier Street café, naïve résumé; İstanbul and ÉCOLE 1990s e.g. 3.14",
+    "   ", "AND OR NOT title:( * \"quoted\" fathers~2 [x TO y]",
+])
+def test_fast_terms_equal_the_whoosh_analyzer(text: str) -> None:
+    from qa_service.indexing import make_analyzer, terms_of
+
+    assert terms_of(text) == [t.text for t in make_analyzer()(text)]
