@@ -42,6 +42,7 @@ class BM25F:
         self.size = searcher.doc_count_all()
         self._cache: OrderedDict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = OrderedDict()
         self._cached_bytes = 0
+        self._lengths: dict[str, np.ndarray] = {}  # every query needs these: never evicted
 
     @cached_property
     def _leaves(self) -> list[tuple[object, int]]:
@@ -59,13 +60,13 @@ class BM25F:
 
     def lengths(self, field: str) -> np.ndarray:
         """Return every document's length in a field (Whoosh's stored, rounded lengths)."""
-        key = ("\x00len", field)
-        if key not in self._cache:
+        values = self._lengths.get(field)
+        if values is None:
             reader = self.searcher.reader()
             values = np.fromiter((reader.doc_field_length(d, field, 0) or 0 for d in range(self.size)),
                                  dtype=np.float32, count=self.size)
-            self._remember(key, (values, values))
-        return self._cache[key][0]
+            self._lengths[field] = values
+        return values
 
     @cached_property
     def _average(self) -> dict[str, float]:
@@ -99,16 +100,10 @@ class BM25F:
 
     def _remember(self, key: tuple[str, str], arrays: tuple[np.ndarray, np.ndarray]) -> None:
         self._cache[key] = arrays
-        self._cached_bytes += arrays[0].nbytes + (arrays[1].nbytes if arrays[1] is not arrays[0] else 0)
-        while self._cached_bytes > CACHE_BYTES and len(self._cache) > 1:
-            old_key, (a, w) = self._cache.popitem(last=False)
-            if old_key[0] == "\x00len":  # lengths are needed by every query: keep them
-                self._cache[old_key] = (a, w)
-                self._cache.move_to_end(old_key, last=False)
-                if all(k[0] == "\x00len" for k in self._cache):
-                    break
-                continue
-            self._cached_bytes -= a.nbytes + (w.nbytes if w is not a else 0)
+        self._cached_bytes += arrays[0].nbytes + arrays[1].nbytes
+        while self._cached_bytes > CACHE_BYTES and len(self._cache) > 1:  # least recently used first
+            _old, (ids, weights) = self._cache.popitem(last=False)
+            self._cached_bytes -= ids.nbytes + weights.nbytes
 
     def idf(self, field: str, term: str) -> float:
         """Return Whoosh's inverse document frequency for a term in a field."""

@@ -65,3 +65,15 @@ def test_deleted_documents_never_come_back(tmp_path: Path) -> None:
     index = IndexHolder(tmp_path / "index").get()
     hits = search(index, {"pelican": 1.0}, limit=10)
     assert [h.passage.report_id for h in hits] == ["keep"]
+
+
+def test_posting_cache_stays_within_its_budget(generated, monkeypatch) -> None:
+    from qa_service import scoring
+
+    monkeypatch.setattr(scoring, "CACHE_BYTES", 2_000)  # a few posting lists at most
+    before = [h.score for h in search(generated, {w: 1.0 for w in WORDS[:12]}, limit=5)]
+    for word in WORDS:  # churn through every term twice: eviction must neither hang nor change scores
+        search(generated, {word: 1.0}, limit=3)
+        search(generated, {word: 1.0, "river": 1.0}, limit=3)
+    assert generated.scorer._cached_bytes <= 2_000 or len(generated.scorer._cache) == 1
+    assert [h.score for h in search(generated, {w: 1.0 for w in WORDS[:12]}, limit=5)] == before
