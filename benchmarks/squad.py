@@ -34,6 +34,7 @@ from qa_service.retrieval import IndexHolder, OpenIndex, query_terms, search
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # peers.py sits beside this file
 from peers import Peer, build_peers  # noqa: E402
+
 # load.py imports markdown_paragraph and prepare from this module.
 from squad_reports import Corpus, Question, markdown_paragraph, prepare, subsample  # noqa: E402,F401
 

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import re
 import time
-from functools import lru_cache
 from dataclasses import asdict, dataclass, field, replace
+from functools import lru_cache
 
-from .cues import expected_answer, satisfies
 from . import thesaurus
+from .cues import expected_answer, satisfies
 from .query import EXPANSION_WEIGHT, prepare_query
 from .retrieval import Hit, OpenIndex, analyze, search
-from .thesaurus import Entry
 from .sentences import units
+from .thesaurus import Entry
 
 # A finding must match at least this share of the question's weight (rare words weigh more).
 # Calibrated on SQuAD dev by `python benchmarks/squad.py --abstention` (the sweep in BENCHMARKS.md).

@@ -10,8 +10,8 @@ from functools import cached_property
 from pathlib import Path
 
 from whoosh import index as whoosh_index
-from whoosh.filedb.filestore import FileStorage
 from whoosh import query as wq
+from whoosh.filedb.filestore import FileStorage
 from whoosh.scoring import BM25F as WhooshBM25F
 from whoosh.spelling import ListCorrector
 

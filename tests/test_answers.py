@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from qa_service.answer import NOT_FOUND, QuestionError, ask, best_unit
-from qa_service.thesaurus import ThesaurusError, load, parse
 from qa_service.sentences import sentence_spans, units
+from qa_service.thesaurus import ThesaurusError, load, parse
 
 BABIES = "ages-of-concern"
 
