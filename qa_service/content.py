@@ -180,6 +180,17 @@ class _CollectorExtension(Extension):
         md.treeprocessors.register(self.collector, "qa_passages", -1)
 
 
+class _FrontMatterLoader(yaml.SafeLoader):
+    """YAML's safe loader, except that dates stay text for `_published` to check."""
+
+
+# YAML's own date parsing turns "2020-13-45" into a bare ValueError with no line number.
+_FrontMatterLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
 def split_front_matter(path: Path, text: str) -> tuple[dict[str, object], str]:
     """Split a file into its YAML front matter and its Markdown body."""
     lines = text.splitlines(keepends=True)
@@ -191,7 +202,9 @@ def split_front_matter(path: Path, text: str) -> tuple[dict[str, object], str]:
     else:
         raise ContentError(path, "front matter is not closed by a '---' line", 1)
     try:
-        meta = yaml.safe_load("".join(lines[1:i])) or {}
+        meta = yaml.load("".join(lines[1:i]), Loader=_FrontMatterLoader) or {}  # noqa: S506 - a SafeLoader
+    except (ValueError, TypeError) as exc:  # a constructor's own complaint, e.g. a bad number
+        raise ContentError(path, f"malformed front matter: {exc}", 2) from None
     except yaml.YAMLError as exc:
         # The context mark (where an unclosed bracket opened) beats the problem mark (often EOF).
         mark = getattr(exc, "context_mark", None) or getattr(exc, "problem_mark", None)

@@ -6,6 +6,8 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from qa_service.content import ContentError, iter_reports, parse_report
 from tests.conftest import BUNDLED, write_report
@@ -88,6 +90,8 @@ def test_raw_html_is_not_passage_text(tmp_path: Path) -> None:
         (b"---\npublisher: y\n---\ntext\n", "needs a 'title'", 2),
         (b"---\ntitle: t\n---\ntext\n", "needs a 'publisher'", 2),
         (b"---\ntitle: t\npublisher: p\npublished: 26/10/2011\n---\ntext\n", "ISO date", 4),
+        (b"---\ntitle: t\npublisher: p\npublished: 2020-13-45\n---\ntext\n", "ISO date", 4),
+        (b"---\ntitle: t\npublisher: p\npublished: 2020-02-30 10:00\n---\ntext\n", "ISO date", 4),
         (b"---\ntitle: t\npublisher: p\n---\n\n", "no text", None),
         (b"---\ntitle: t\npublisher: p\n---\nline two\n\xff\xfe bad\n", "not UTF-8", 6),
         (b"---\n- a list\n---\ntext\n", "mapping", 2),
@@ -108,3 +112,36 @@ def test_duplicate_report_ids_are_refused(tmp_path: Path) -> None:
     write_report(tmp_path, "two", "Text two.", extra="id: same\n")
     with pytest.raises(ContentError, match="duplicate report id 'same'"):
         list(iter_reports(tmp_path))
+
+
+FRONT_VALUES = st.one_of(st.text(max_size=20), st.integers(), st.floats(allow_nan=True), st.booleans(), st.none(),
+                         st.sampled_from(["2011-10-26", "2020-13-45", "[unclosed", "{a: 1}", "- x", "!!python/name:os.system",
+                                          "&anchor", "*alias", "'quoted", "2011-10-26T10:00:00Z", "0x1F", ".nan"]))
+
+
+@settings(max_examples=300, deadline=None)
+@given(keys=st.lists(st.sampled_from(["title", "publisher", "author", "published", "subjects", "id", "summary",
+                                      "example_questions", "source_url", "other"]), max_size=6),
+       values=st.lists(FRONT_VALUES, min_size=6, max_size=6),
+       body=st.text(max_size=200))
+def test_any_front_matter_gives_a_report_or_a_content_error(tmp_path_factory, keys, values, body) -> None:
+    lines = [f"{k}: {v}" for k, v in zip(keys, values)]
+    path = tmp_path_factory.mktemp("fuzz") / "r.md"
+    path.write_text("---\n" + "\n".join(lines) + "\n---\n" + body, encoding="utf-8")
+    try:
+        report = parse_report(path)
+    except ContentError as exc:
+        assert str(path) in str(exc)
+    else:
+        assert report.title and report.publisher and report.passages
+
+
+@settings(max_examples=200, deadline=None)
+@given(raw=st.binary(max_size=300))
+def test_any_bytes_give_a_report_or_a_content_error(tmp_path_factory, raw: bytes) -> None:
+    path = tmp_path_factory.mktemp("fuzzb") / "r.md"
+    path.write_bytes(raw)
+    try:
+        parse_report(path)
+    except ContentError:
+        pass
