@@ -147,12 +147,16 @@ def rerank(hits: list[Hit], weights: dict[str, float], cue: re.Pattern[str] | No
 
 def suggest(index: OpenIndex, weak: list[Hit], most: int = 5) -> list[str]:
     """Return topics the reports do cover, nearest first, to offer when nothing answers."""
+    def name(report_id: str) -> str:
+        meta = index.reports.get(report_id, {})
+        return meta.get("short_title") or meta.get("title") or report_id
+
     topics: list[str] = []
-    for hit in weak:
+    for hit in weak:  # passages that matched some words, but too few to answer
         headings = [h for h in hit.passage.headings if h != "About this report"]
-        topics.append(headings[-1] if headings else hit.report_title)
-    for meta in index.reports.values():
-        topics.append(meta.get("short_title") or meta["title"])
+        report = name(hit.passage.report_id)
+        topics.append(f"{report} — {headings[-1]}" if headings else report)
+    topics += [name(report_id) for report_id in index.reports]
     return list(dict.fromkeys(topics))[:most]
 
 
