@@ -14,8 +14,9 @@ from . import thesaurus
 from .answer import Answer, QuestionError, ask
 from .config import setting_default
 from .content import ContentError
-from .indexing import build_index, index_status
+from .indexing import build_index
 from .retrieval import IndexHolder
+from .status import index_status
 from .versions import IndexError_, current_version, rollback
 
 content_option = click.option(

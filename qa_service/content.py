@@ -11,25 +11,24 @@ from pathlib import Path
 from xml.etree import ElementTree as etree
 
 import markdown
-import yaml
 from markdown.extensions import Extension
 from markdown.treeprocessors import Treeprocessor
 
+from .frontmatter import (
+    ContentError,
+    date_field,
+    meta_line,
+    read_text,
+    split_front_matter,
+    text_field,
+    text_list,
+)
+
 REPORT_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,79}$")
-MAX_FILE_BYTES = 5 * 1024 * 1024
 HEADINGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
 # Python-Markdown leaves placeholders for raw HTML it stashed; they are never report text.
 PLACEHOLDER = re.compile("\x02wzxhzdk:\\d+\x03")
 SECTION_SEP = " › "
-
-
-class ContentError(ValueError):
-    """A content file that cannot be turned into a report; names the file and line."""
-
-    def __init__(self, path: Path | str, message: str, line: int | None = None) -> None:
-        self.path, self.line, self.message = str(path), line, message
-        where = f"{path}:{line}" if line else str(path)
-        super().__init__(f"{where}: {message}")
 
 
 @dataclass(frozen=True)
@@ -180,100 +179,6 @@ class _CollectorExtension(Extension):
         md.treeprocessors.register(self.collector, "qa_passages", -1)
 
 
-class _FrontMatterLoader(yaml.SafeLoader):
-    """YAML's safe loader, except that dates stay text for `_published` to check."""
-
-
-# YAML's own date parsing turns "2020-13-45" into a bare ValueError with no line number.
-_FrontMatterLoader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-
-
-def split_front_matter(path: Path, text: str) -> tuple[dict[str, object], str]:
-    """Split a file into its YAML front matter and its Markdown body."""
-    lines = text.splitlines(keepends=True)
-    if not lines or lines[0].strip() != "---":
-        raise ContentError(path, "missing front matter: the file must start with a '---' line", 1)
-    for i, line in enumerate(lines[1:], start=1):
-        if line.strip() in ("---", "..."):
-            break
-    else:
-        raise ContentError(path, "front matter is not closed by a '---' line", 1)
-    try:
-        meta = yaml.load("".join(lines[1:i]), Loader=_FrontMatterLoader) or {}  # noqa: S506 - a SafeLoader
-    except (ValueError, TypeError) as exc:  # a constructor's own complaint, e.g. a bad number
-        raise ContentError(path, f"malformed front matter: {exc}", 2) from None
-    except yaml.YAMLError as exc:
-        # The context mark (where an unclosed bracket opened) beats the problem mark (often EOF).
-        mark = getattr(exc, "context_mark", None) or getattr(exc, "problem_mark", None)
-        # +1 for 0-based, +1 for the opening '---'; an error "at the end" belongs to the last line.
-        line = min(mark.line + 2, i) if mark is not None else None
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ContentError(path, f"malformed front matter: {problem}", line) from None
-    if not isinstance(meta, dict):
-        raise ContentError(path, "front matter must be a mapping of 'key: value' lines", 2)
-    return meta, "".join(lines[i + 1 :])
-
-
-def _meta_line(path: Path, text: str, key: str) -> int | None:
-    """Return the line number of a front matter key, for error messages."""
-    for n, line in enumerate(text.splitlines()[:200], start=1):
-        if line.startswith(f"{key}:"):
-            return n
-    return None
-
-
-def _str_field(path: Path, raw: str, meta: dict[str, object], key: str) -> str | None:
-    value = meta.get(key)
-    if value is None:
-        return None
-    if not isinstance(value, (str, int, float)) or isinstance(value, bool):
-        raise ContentError(path, f"'{key}' must be text", _meta_line(path, raw, key))
-    value = " ".join(str(value).split())
-    return value or None
-
-
-def _published(path: Path, raw: str, meta: dict[str, object]) -> dt.date | None:
-    value = meta.get("published")
-    if value is None:
-        return None
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    try:
-        return dt.date.fromisoformat(str(value).strip())
-    except ValueError:
-        line = _meta_line(path, raw, "published")
-        raise ContentError(path, f"'published' must be an ISO date (YYYY-MM-DD), got {value!r}", line) from None
-
-
-def _text_list(path: Path, raw: str, meta: dict[str, object], key: str) -> tuple[str, ...]:
-    value = meta.get(key, [])
-    if isinstance(value, str):
-        value = [value]
-    if not isinstance(value, list) or not all(isinstance(s, str) for s in value):
-        raise ContentError(path, f"'{key}' must be a list of text", _meta_line(path, raw, key))
-    return tuple(" ".join(s.split()) for s in value if s.strip())
-
-
-def read_text(path: Path) -> tuple[str, bytes]:
-    """Read a content file as UTF-8, naming the line of the first bad byte if it is not."""
-    data = path.read_bytes()
-    if len(data) > MAX_FILE_BYTES:
-        raise ContentError(path, f"file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB")
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise ContentError(path, f"not UTF-8 text (byte 0x{data[exc.start]:02x})", line) from None
-    if not text.strip():
-        raise ContentError(path, "file is empty")
-    return text.lstrip("\ufeff"), data
-
-
 def fact_passages(report_id: str, publisher: str, published: dt.date | None,
                   subjects: tuple[str, ...]) -> list[Passage]:
     """Return the front matter facts as passages, so questions about them can be answered."""
@@ -295,16 +200,16 @@ def parse_report(path: Path, report_id: str | None = None) -> Report:
     rid = str(meta.get("id") or report_id or path.stem)
     if not REPORT_ID.match(rid):
         raise ContentError(path, f"report id {rid!r} must be lowercase letters, digits, '-' or '_'",
-                           _meta_line(path, raw, "id"))
-    title = _str_field(path, raw, meta, "title")
+                           meta_line(path, raw, "id"))
+    title = text_field(path, raw, meta, "title")
     if not title:
         raise ContentError(path, "front matter needs a 'title'", 2)
-    publisher = _str_field(path, raw, meta, "publisher") or _str_field(path, raw, meta, "author")
+    publisher = text_field(path, raw, meta, "publisher") or text_field(path, raw, meta, "author")
     if not publisher:
         raise ContentError(path, "front matter needs a 'publisher' (or 'author')", 2)
-    publisher_short = _str_field(path, raw, meta, "publisher_short")
-    published = _published(path, raw, meta)
-    subjects = _text_list(path, raw, meta, "subjects")
+    publisher_short = text_field(path, raw, meta, "publisher_short")
+    published = date_field(path, raw, meta)
+    subjects = text_list(path, raw, meta, "subjects")
     named = f"{publisher_short} ({publisher})" if publisher_short else publisher
     facts = fact_passages(rid, named, published, subjects)
     ext = _CollectorExtension(lambda md: _Collector(md, rid, len(facts) + 1))
@@ -315,12 +220,12 @@ def parse_report(path: Path, report_id: str | None = None) -> Report:
     return Report(
         id=rid, path=str(path), sha256=hashlib.sha256(data).hexdigest(), title=title,
         publisher=publisher, published=published,
-        source_url=_str_field(path, raw, meta, "source_url"),
-        short_title=_str_field(path, raw, meta, "short_title"),
+        source_url=text_field(path, raw, meta, "source_url"),
+        short_title=text_field(path, raw, meta, "short_title"),
         publisher_short=publisher_short,
-        source_note=_str_field(path, raw, meta, "source_note"),
-        subjects=subjects, summary=_str_field(path, raw, meta, "summary"),
-        example_questions=_text_list(path, raw, meta, "example_questions"),
+        source_note=text_field(path, raw, meta, "source_note"),
+        subjects=subjects, summary=text_field(path, raw, meta, "summary"),
+        example_questions=text_list(path, raw, meta, "example_questions"),
         passages=passages, html=html,
     )
 

@@ -11,26 +11,16 @@ import shutil
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
 from whoosh import index as whoosh_index
-from whoosh.analysis import Analyzer, LowercaseFilter, RegexTokenizer, StemFilter, StopFilter
 from whoosh.fields import ID, NUMERIC, STORED, TEXT, Schema
-from whoosh.lang import stemmer_for_language, stopwords_for_language
 
 from . import versions
+from .analysis import STOP_WORDS, make_analyzer
 from .content import ContentError, Passage, Report, content_files, parse_report
 from .versions import MANIFEST
 
-# Snowball's English stop list, plus words that only carry a question's form ("what did it
-# say about …", "tell me …"), which would otherwise count as unmatched content words.
-QUESTION_WORDS = frozenset(
-    "also could would shall may might must us yes ok please tell say says said saying mention "
-    "mentions mentioned describe describes described explain explains anything something "
-    "know let like whats else again".split()
-)
-STOP_WORDS = frozenset(stopwords_for_language("en")) | QUESTION_WORDS
 # Field weights for BM25F: passage text counts most; headings and titles give context.
 FIELD_BOOSTS = {"text": 1.0, "section": 0.5, "title": 0.4}
 CATALOG_FILE = "catalog.json"   # every report's metadata: small, loaded by every worker
@@ -40,26 +30,6 @@ WORDS_FILE = "words.json"
 SCHEMA_VERSION = 5
 # Whoosh's two-process writer pays off from about a thousand passages (~500 KB of Markdown).
 MULTIPROCESS_FROM_BYTES = 500_000
-
-
-# Apostrophes split words: "it's" gives the stop words "it" and "s", not a rare term "it".
-TOKEN = r"\w+(?:\.\w+)*"
-
-
-def make_analyzer() -> Analyzer:
-    """Return the analyzer used for passages and questions alike: words, lowercase, stop, stem."""
-    return (RegexTokenizer(TOKEN) | LowercaseFilter() | StopFilter(stoplist=STOP_WORDS, minsize=1)
-            | StemFilter(lang="en", cachesize=100_000))
-
-
-_TOKEN = re.compile(TOKEN)
-_stem = lru_cache(maxsize=100_000)(stemmer_for_language("en"))
-
-
-def terms_of(text: str) -> list[str]:
-    """Return the same terms as make_analyzer(), four times faster (no Whoosh token objects)."""
-    # Tokenize, then lowercase, as Whoosh does: lowercasing first changes some tokens ("İ").
-    return [_stem(w) for w in map(str.lower, _TOKEN.findall(text)) if w not in STOP_WORDS]
 
 
 # Unstemmed words for spelling suggestions. Kept in words.json rather than a TEXT(spelling=True)
@@ -309,45 +279,3 @@ def build_index(content_dir: Path, index_dir: Path, progress: Callable[[Iterable
     removed = len(plan.dropped_ids - {r.id for r in reports})
     return BuildSummary(version, len(plan.kept) + len(reports), passages, time.perf_counter() - started,
                         analysed=len(reports), reused=len(plan.kept), removed=removed)
-
-
-@dataclass(frozen=True)
-class IndexStatus:
-    """The live version and how the content folder has moved on since it was built."""
-
-    version: str
-    built_at: str
-    reports: int
-    passages: int
-    previous: str | None
-    added: list[str]
-    changed: list[str]
-    removed: list[str]
-
-    def lines(self) -> list[str]:
-        """Return the status as lines for the terminal."""
-        out = [f"Live version: {self.version} (built {self.built_at})",
-               f"Reports: {self.reports}, passages: {self.passages}",
-               f"Previous version (for rollback): {self.previous or 'none'}"]
-        if not (self.added or self.changed or self.removed):
-            return out + ["Content: unchanged since this build"]
-        out.append("Content changed since this build (run `qa-service index build`):")
-        out += [f"  added    {p}" for p in self.added]
-        out += [f"  changed  {p}" for p in self.changed]
-        out += [f"  removed  {p}" for p in self.removed]
-        return out
-
-
-def index_status(content_dir: Path, index_dir: Path) -> IndexStatus:
-    """Describe the live version and list content files added, changed or removed since."""
-    live = versions.require_current(index_dir)
-    manifest = versions.read_manifest(index_dir, live)
-    before: dict[str, dict] = manifest["files"]
-    now = {str(p.relative_to(content_dir)): p for p in content_files(content_dir)}
-    return IndexStatus(
-        version=live, built_at=manifest["built_at"], reports=manifest["reports"],
-        passages=manifest["passages"], previous=versions.read_pointer(index_dir, versions.PREVIOUS),
-        added=sorted(set(now) - set(before)),
-        changed=sorted(rel for rel, p in now.items() if rel in before and before[rel]["sha256"] != file_hash(p)),
-        removed=sorted(set(before) - set(now)),
-    )

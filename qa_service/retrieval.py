@@ -16,8 +16,9 @@ from whoosh.scoring import BM25F as WhooshBM25F
 from whoosh.spelling import ListCorrector
 
 from . import versions
+from .analysis import terms_of
 from .content import SECTION_SEP, Passage
-from .indexing import CATALOG_FILE, FIELD_BOOSTS, WORDS_FILE, read_detail, terms_of
+from .indexing import CATALOG_FILE, FIELD_BOOSTS, WORDS_FILE, read_detail
 from .scoring import BM25F
 
 SEARCH_FIELDS = tuple(FIELD_BOOSTS)

@@ -118,6 +118,6 @@ def test_missing_index_says_how_to_build(tmp_path: Path) -> None:
     "   ", "AND OR NOT title:( * \"quoted\" fathers~2 [x TO y]",
 ])
 def test_fast_terms_equal_the_whoosh_analyzer(text: str) -> None:
-    from qa_service.indexing import make_analyzer, terms_of
+    from qa_service.analysis import make_analyzer, terms_of
 
     assert terms_of(text) == [t.text for t in make_analyzer()(text)]

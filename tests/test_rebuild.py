@@ -17,8 +17,9 @@ from qa_service import create_app, indexing, versions
 from qa_service.answer import ask
 from qa_service.cli import main
 from qa_service.content import ContentError
-from qa_service.indexing import build_index, index_status
+from qa_service.indexing import build_index
 from qa_service.retrieval import IndexHolder
+from qa_service.status import index_status
 from tests.conftest import write_report
 from tests.test_api import assert_problem, schema_validator
 
