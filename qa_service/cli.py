@@ -105,9 +105,11 @@ def format_answer(answer: Answer) -> str:
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True, help="Port to listen on.")
 @click.option("--workers", type=click.IntRange(1, 64), default=None, help="Worker processes [default: one per core].")
+@click.option("--timeout", type=click.IntRange(5, 3600), default=30, show_default=True,
+              help="Seconds a request may take before its worker is restarted (admin rebuilds included).")
 @content_option
 @index_option
-def serve_command(host: str, port: int, workers: int | None, content_dir: Path, index_dir: Path) -> None:
+def serve_command(host: str, port: int, workers: int | None, timeout: int, content_dir: Path, index_dir: Path) -> None:
     """Serve the chat page and the JSON API with gunicorn."""
     from .server import default_workers, serve
 
@@ -115,7 +117,7 @@ def serve_command(host: str, port: int, workers: int | None, content_dir: Path, 
         click.echo(f"Warning: no index in {index_dir} yet; answers fail until `qa-service index build` runs.",
                    err=True)
     serve(host, port, workers or default_workers(),
-          {"INDEX_DIR": str(index_dir), "CONTENT_DIR": str(content_dir)})
+          {"INDEX_DIR": str(index_dir), "CONTENT_DIR": str(content_dir)}, timeout=timeout)
 
 
 @main.command("eval")

@@ -9,6 +9,7 @@ cache, and scores are summed with vector operations.
 from __future__ import annotations
 
 import math
+import threading
 from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -43,6 +44,7 @@ class BM25F:
         self._cache: OrderedDict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = OrderedDict()
         self._cached_bytes = 0
         self._lengths: dict[str, np.ndarray] = {}  # every query needs these: never evicted
+        self._lock = threading.Lock()
 
     @cached_property
     def _leaves(self) -> list[tuple[object, int]]:
@@ -77,10 +79,11 @@ class BM25F:
     def postings(self, field: str, term: str) -> tuple[np.ndarray, np.ndarray]:
         """Return (document numbers, weights) of a term in a field, sorted by document number."""
         key = (field, term)
-        hit = self._cache.get(key)
-        if hit is not None:
-            self._cache.move_to_end(key)
-            return hit
+        with self._lock:  # threaded servers share one scorer per version
+            hit = self._cache.get(key)
+            if hit is not None:
+                self._cache.move_to_end(key)
+                return hit
         ids: list[int] = []
         weights: list[float] = []
         for reader, offset in self._leaves:
@@ -95,7 +98,8 @@ class BM25F:
         if self.live is not None and arrays[0].size:
             keep = self.live[arrays[0]]
             arrays = (arrays[0][keep], arrays[1][keep])
-        self._remember(key, arrays)
+        with self._lock:
+            self._remember(key, arrays)
         return arrays
 
     def _remember(self, key: tuple[str, str], arrays: tuple[np.ndarray, np.ndarray]) -> None:

@@ -56,7 +56,8 @@ def _fallback_answer(question: str) -> tuple[dict | None, str | None]:
     most = int(current_app.config["MAX_QUESTION_CHARS"])
     if len(question) > most:
         return None, f"Questions may be at most {most} characters long; this one has {len(question)}."
-    return ask(live_index(), question, limit=FALLBACK_LIMIT).to_dict(), None
+    groups = current_app.extensions["qa_thesaurus"]
+    return ask(live_index(), question, limit=FALLBACK_LIMIT, groups=groups).to_dict(), None
 
 
 @bp.get("/")
