@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import ctypes
 import datetime as dt
 import hashlib
 import json
+import multiprocessing.util
 import os
 import re
 import shutil
+import signal
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -166,6 +169,23 @@ def _seed_from(base: Path, staged: Path) -> None:
             os.link(item, staged / item.name)
         except OSError:
             shutil.copy2(item, staged / item.name)
+
+
+def _die_with_parent(_: object) -> None:
+    """In a forked writer process: ask Linux to end it when the building process dies."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):  # not Linux: the writers then outlive a killed build
+        return
+    if os.getppid() == 1:  # the parent died before the request took effect
+        os._exit(1)
+
+
+# Whoosh's two-process writer forks with multiprocessing; if the build is killed (SIGKILL), its
+# writer processes would otherwise wait for work forever.
+PR_SET_PDEATHSIG = 1
+multiprocessing.util.register_after_fork(_die_with_parent, _die_with_parent)
 
 
 def _write_whoosh(staged: Path, plan: BuildPlan, reports: Iterable[Report]) -> list[Report]:

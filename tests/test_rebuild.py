@@ -241,3 +241,35 @@ def test_a_build_in_another_process_holds_the_lock(tmp_path: Path, content_copy:
         holder.wait(timeout=10)
         holder.stdout.close()
     assert build_index(content_copy, index_dir).reports == 2  # the lock died with its holder
+
+
+def test_killed_two_process_build_leaves_no_stray_writers(tmp_path: Path) -> None:
+    content = tmp_path / "content"
+    for r in range(300):  # about 700 KB of Markdown: enough for Whoosh's two-process writer
+        write_report(content, f"r{r:04d}", "\n\n".join(
+            f"Report {r} paragraph {p} mentions topic{r}x{p} and shared words, with more words to make it longer."
+            for p in range(20)))
+    index_dir = tmp_path / "index"
+    proc = subprocess.Popen([sys.executable, "-m", "qa_service", "index", "build", "--content", str(content),
+                             "--index", str(index_dir)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    children: list[str] = []
+    deadline = time.monotonic() + 30
+    while not children and proc.poll() is None and time.monotonic() < deadline:
+        out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(proc.pid)], capture_output=True, text=True).stdout
+        children = out.split()
+        time.sleep(0.01)
+    assert children, "the build never started its writer processes"
+    proc.kill()
+    proc.wait(timeout=10)
+
+    def alive(pid: str) -> bool:
+        try:
+            return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+        except FileNotFoundError:
+            return False
+
+    deadline = time.monotonic() + 10
+    while any(alive(pid) for pid in children) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(alive(pid) for pid in children)
+    assert build_index(content, index_dir).reports == 300
