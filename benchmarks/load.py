@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from qa_service.indexing import build_index
-from qa_service.retrieval import IndexHolder, _terms_query, query_terms
+from qa_service.retrieval import IndexHolder, query_terms, whoosh_query
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from squad import DEFAULT_DATA, DEFAULT_OUT, machine, markdown_paragraph, prepare  # noqa: E402
@@ -151,7 +151,7 @@ def raw_whoosh_ms(index_dir: Path, questions: list[str]) -> list[float]:
         started = time.perf_counter()
         terms = query_terms(q)
         if terms:
-            results = index.searcher.search(_terms_query({t: 1.0 for t in terms}), limit=20)
+            results = index.searcher.search(whoosh_query({t: 1.0 for t in terms}), limit=20)
             [r.fields() for r in results[:10]]
         out.append((time.perf_counter() - started) * 1000)
     return out

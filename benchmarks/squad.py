@@ -25,12 +25,10 @@ import numpy as np
 from tqdm import tqdm
 
 from qa_service import answer as qa_answer
-from qa_service import thesaurus
-from qa_service.answer import CANDIDATES, ask, best_unit, coverage, rerank
+from qa_service.answer import ask, best_unit, candidates
 from qa_service.cues import expected_answer
 from qa_service.indexing import BuildSummary, build_index
-from qa_service.query import prepare_query
-from qa_service.retrieval import IndexHolder, OpenIndex, query_terms, search
+from qa_service.retrieval import IndexHolder, OpenIndex, query_terms
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # peers.py sits beside this file
 from peers import Peer, build_peers  # noqa: E402
@@ -122,11 +120,9 @@ def run_peer(peer: Peer, corpus: Corpus, index: OpenIndex, questions: list[Quest
 
 def best_coverage(index: OpenIndex, question: str) -> float:
     """Return the top coverage among the hits ask() would weigh (-1 for none): found at T iff >= T."""
-    # Mirrors ask() for a question without history or report filter; abstention() checks it agrees.
-    query = prepare_query(index, question, None, thesaurus.load())
-    hits = search(index, query.boosts, limit=max(CANDIDATES, LIMIT))
-    hits = rerank(hits, query.weights, expected_answer(question), query.aliases)
-    return max((coverage(h, query.weights, query.aliases) for h in hits), default=-1.0)
+    # The same candidates ask() judges; abstention() still checks that the two agree.
+    _query, ranked = candidates(index, question, LIMIT)
+    return max((r.coverage for r in ranked), default=-1.0)
 
 
 def machine() -> str:

@@ -10,7 +10,7 @@ from flask import Blueprint, current_app, jsonify, request
 from .content import ContentError
 from .errors import APIError, NotFound
 from .indexing import build_index
-from .versions import BuildLockedError, IndexError_
+from .versions import BuildLockedError, IndexProblem
 
 bp = Blueprint("admin", __name__, url_prefix="/api/admin")
 
@@ -39,7 +39,7 @@ def reindex():  # type: ignore[no-untyped-def]
         raise APIError(str(exc), 409, "Build already running", "build-running") from None
     except ContentError as exc:
         raise APIError(str(exc), 422, "Build failed: bad content file", "build-failed") from None
-    except IndexError_ as exc:
+    except IndexProblem as exc:
         raise APIError(str(exc), 503, "Build failed: index not writable", "build-failed") from None
     return jsonify({"version": summary.version, "reports": summary.reports, "passages": summary.passages,
                     "seconds": round(summary.seconds, 3), "analysed": summary.analysed,

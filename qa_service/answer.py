@@ -8,8 +8,9 @@ from dataclasses import asdict, dataclass, field, replace
 from functools import lru_cache
 
 from . import thesaurus
+from .content import FACTS_SECTION, Passage
 from .cues import expected_answer, satisfies
-from .query import EXPANSION_WEIGHT, prepare_query
+from .query import EXPANSION_WEIGHT, PreparedQuery, prepare_query
 from .retrieval import Hit, OpenIndex, analyze, search
 from .sentences import units
 from .thesaurus import Entry
@@ -79,16 +80,24 @@ class QuestionError(ValueError):
 
 
 @lru_cache(maxsize=1024)  # bounded: about 6 MB per worker
-def unit_terms(passage: str) -> tuple[tuple[str, frozenset[str]], ...]:
-    """Return a passage's sentences and clauses with their index terms (cached: passages recur)."""
-    return tuple((piece, frozenset(analyze(piece))) for piece in units(passage))
+def unit_terms(passage: str, whole: bool = False) -> tuple[tuple[str, frozenset[str]], ...]:
+    """Return a passage's sentences and clauses (or the passage itself) with their index terms."""
+    pieces = [passage.strip()] if whole else units(passage)
+    return tuple((piece, frozenset(analyze(piece))) for piece in pieces)
 
 
-def best_unit(passage: str, weights: dict[str, float], cue: re.Pattern[str] | None = None) -> str:
+def is_statement(passage: Passage) -> bool:
+    """Return True for passages never split into sentences: facts are one statement each."""
+    # Splitting "Published by Ofsted (Great Britain. Office for …)" would cut a name in two.
+    return passage.kind == "fact"
+
+
+def best_unit(passage: str, weights: dict[str, float], cue: re.Pattern[str] | None = None,
+              whole: bool = False) -> str:
     """Return the clause or sentence of a passage that carries most of the question's weight."""
     best, best_score = passage.strip(), -1.0
     bonus = CUE_BOOST * sum(weights.values())
-    for piece, terms in unit_terms(passage):
+    for piece, terms in unit_terms(passage, whole):
         score = sum(w for t, w in weights.items() if t in terms)
         score += bonus if satisfies(cue, piece) else 0.0
         if score > best_score:  # strict: the earlier piece wins a tie
@@ -96,14 +105,15 @@ def best_unit(passage: str, weights: dict[str, float], cue: re.Pattern[str] | No
     return best
 
 
-def sentence_share(passage: str, weights: dict[str, float], aliases: dict[str, set[str]] | None = None) -> float:
+def sentence_share(passage: str, weights: dict[str, float], aliases: dict[str, set[str]] | None = None,
+                   whole: bool = False) -> float:
     """Return the largest share of the question's weight found inside one sentence or clause."""
     total = sum(weights.values())
     if not total:
         return 0.0
     aliases = aliases or {}
     return max((sum(w for t, w in weights.items() if t in terms or aliases.get(t, set()) & terms)
-                for _piece, terms in unit_terms(passage)), default=0.0) / total
+                for _piece, terms in unit_terms(passage, whole)), default=0.0) / total
 
 
 def citation(hit: Hit) -> Citation:
@@ -131,18 +141,36 @@ def coverage(hit: Hit, weights: dict[str, float], aliases: dict[str, set[str]] |
     return got / total if total else 0.0
 
 
+@dataclass(frozen=True)
+class Ranked:
+    """A passage hit with its reranked score, and the share of the question it covers."""
+
+    hit: Hit
+    coverage: float
+
+
 def rerank(hits: list[Hit], weights: dict[str, float], cue: re.Pattern[str] | None,
-           aliases: dict[str, set[str]] | None = None) -> list[Hit]:
+           aliases: dict[str, set[str]] | None = None) -> list[Ranked]:
     """Reorder BM25's hits by how much of the question each covers, in all and in one sentence."""
-    def adjusted(hit: Hit) -> Hit:
+    def adjusted(hit: Hit) -> Ranked:
+        covered = coverage(hit, weights, aliases)
         # Coordination: a passage matching all of the question beats one repeating part of it,
         # and one whose matches sit together in a sentence beats one that scatters them.
-        factor = coverage(hit, weights, aliases) ** COORDINATION
-        factor *= 1 + SENTENCE_BOOST * sentence_share(hit.passage.text, weights, aliases)
+        factor = covered ** COORDINATION
+        factor *= 1 + SENTENCE_BOOST * sentence_share(hit.passage.text, weights, aliases, is_statement(hit.passage))
         if satisfies(cue, hit.passage.text):
             factor *= 1 + CUE_BOOST
-        return replace(hit, score=hit.score * factor)
-    return sorted((adjusted(h) for h in hits), key=lambda h: -h.score)
+        return Ranked(replace(hit, score=hit.score * factor), covered)
+    return sorted((adjusted(h) for h in hits), key=lambda r: -r.hit.score)
+
+
+def candidates(index: OpenIndex, question: str, limit: int = 5, history: list[str] | None = None,
+               reports: list[str] | None = None, groups: tuple[tuple[Entry, ...], ...] | None = None,
+               ) -> tuple[PreparedQuery, list[Ranked]]:
+    """Return the prepared question and its reranked passages, before any is judged."""
+    query = prepare_query(index, question, history, thesaurus.load() if groups is None else groups)
+    hits = search(index, query.boosts, limit=max(CANDIDATES, limit), reports=reports)
+    return query, rerank(hits, query.weights, expected_answer(question), query.aliases)
 
 
 def suggest(index: OpenIndex, weak: list[Hit], most: int = 5) -> list[str]:
@@ -153,7 +181,7 @@ def suggest(index: OpenIndex, weak: list[Hit], most: int = 5) -> list[str]:
 
     topics: list[str] = []
     for hit in weak:  # passages that matched some words, but too few to answer
-        headings = [h for h in hit.passage.headings if h != "About this report"]
+        headings = [h for h in hit.passage.headings if h != FACTS_SECTION]
         report = name(hit.passage.report_id)
         topics.append(f"{report} — {headings[-1]}" if headings else report)
     topics += [name(report_id) for report_id in index.reports]
@@ -173,20 +201,18 @@ def ask(index: OpenIndex, question: str, limit: int = 5, history: list[str] | No
     started = time.perf_counter()
     if not isinstance(question, str) or not question.strip():
         raise QuestionError("the question is empty")
-    query = prepare_query(index, question, history, thesaurus.load() if groups is None else groups)
-    hits = search(index, query.boosts, limit=max(CANDIDATES, limit), reports=reports)
+    query, ranked = candidates(index, question, limit, history, reports, groups)
     cue = expected_answer(question)
-    hits = rerank(hits, query.weights, cue, query.aliases)
     # Synonyms help pick the clause too, at the weight they were searched with.
     unit_weights = {t: query.weights[src] * EXPANSION_WEIGHT for src, syn in query.aliases.items()
                     if src in query.weights for t in syn} | query.weights
     findings: list[Finding] = []
     seen: set[str] = set()
-    for hit in hits:
-        if coverage(hit, query.weights, query.aliases) < MIN_COVERAGE:
+    for candidate in ranked:
+        if candidate.coverage < MIN_COVERAGE:
             continue
-        # Facts are one statement each; splitting "Great Britain. Office for …" would cut a name.
-        text = hit.passage.text if hit.passage.kind == "fact" else best_unit(hit.passage.text, unit_weights, cue)
+        hit = candidate.hit
+        text = best_unit(hit.passage.text, unit_weights, cue, is_statement(hit.passage))
         key = " ".join(analyze(text))
         if key in seen:  # the same words cited twice add nothing
             continue
@@ -194,7 +220,7 @@ def ask(index: OpenIndex, question: str, limit: int = 5, history: list[str] | No
         findings.append(Finding(text, hit.passage.text, round(hit.score, 4), citation(hit)))
         if len(findings) == limit:
             break
-    suggestions = [] if findings else suggest(index, hits)
+    suggestions = [] if findings else suggest(index, [r.hit for r in ranked])
     took = (time.perf_counter() - started) * 1000
     return Answer(question, _compose(findings) if findings else NOT_FOUND, bool(findings),
                   findings, index.version, round(took, 2), suggestions, query.expanded_terms, query.did_you_mean)

@@ -95,15 +95,11 @@ def ask_view():  # type: ignore[no-untyped-def]
     return jsonify(answer.to_dict())
 
 
-def _summary(meta: dict) -> dict:
-    return {k: v for k, v in meta.items() if k not in ("html", "passages")}
-
-
 @bp.get("/reports")
 def reports_view():  # type: ignore[no-untyped-def]
     """List every report with its metadata and passage count."""
     index = live_index()
-    return jsonify({"index_version": index.version, "reports": [_summary(m) for m in index.reports.values()]})
+    return jsonify({"index_version": index.version, "reports": list(index.reports.values())})
 
 
 @bp.get("/reports/<report_id>")
@@ -114,7 +110,7 @@ def report_view(report_id: str):  # type: ignore[no-untyped-def]
     if meta is None:
         raise NotFound(f"no report with id {report_id!r}")
     passages = [{**p, "anchor": p["id"], "url": f"/reports/{report_id}#{p['id']}"} for p in meta["passages"]]
-    return jsonify({**_summary(meta), "index_version": index.version, "passages": passages})
+    return jsonify({**index.reports[report_id], "index_version": index.version, "passages": passages})
 
 
 @bp.get("/health")

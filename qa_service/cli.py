@@ -17,7 +17,7 @@ from .content import ContentError
 from .indexing import build_index
 from .retrieval import IndexHolder
 from .status import index_status
-from .versions import IndexError_, current_version, rollback
+from .versions import IndexProblem, current_version, rollback
 
 content_option = click.option(
     "--content", "content_dir", type=click.Path(path_type=Path), envvar="QA_CONTENT_DIR",
@@ -57,7 +57,7 @@ def index_build(content_dir: Path, index_dir: Path, full: bool) -> None:
     """Build a new index version from the content folder and switch to it."""
     try:
         summary = build_index(content_dir, index_dir, progress=_progress, full=full)
-    except (ContentError, IndexError_) as exc:
+    except (ContentError, IndexProblem) as exc:
         raise _fail(exc) from None
     click.echo(summary.line())
 
@@ -69,7 +69,7 @@ def index_status_command(content_dir: Path, index_dir: Path) -> None:
     """Show the live version, its counts, and content changed since it was built."""
     try:
         status = index_status(content_dir, index_dir)
-    except (ContentError, IndexError_) as exc:
+    except (ContentError, IndexProblem) as exc:
         raise _fail(exc) from None
     click.echo("\n".join(status.lines()))
 
@@ -80,7 +80,7 @@ def index_rollback(index_dir: Path) -> None:
     """Make the previous version live again (running servers follow within one request)."""
     try:
         was, now = rollback(index_dir)
-    except IndexError_ as exc:
+    except IndexProblem as exc:
         raise _fail(exc) from None
     click.echo(f"Rolled back from {was} to {now}")
 
@@ -131,7 +131,7 @@ def eval_command(questions: Path, index_dir: Path, as_json: bool) -> None:
     try:
         gold = read_gold(questions)
         metrics = evaluate(IndexHolder(index_dir).get(), gold).metrics()
-    except (GoldError, IndexError_) as exc:
+    except (GoldError, IndexProblem) as exc:
         raise _fail(exc) from None
     click.echo(json.dumps(metrics) if as_json else format_metrics(metrics))
 
@@ -146,6 +146,6 @@ def ask_command(question: str, index_dir: Path, limit: int, as_json: bool) -> No
     try:
         groups = thesaurus.load(setting_default("THESAURUS"))
         answer = ask(IndexHolder(index_dir).get(), question, limit=limit, groups=groups)
-    except (QuestionError, IndexError_, thesaurus.ThesaurusError) as exc:
+    except (QuestionError, IndexProblem, thesaurus.ThesaurusError) as exc:
         raise _fail(exc) from None
     click.echo(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2) if as_json else format_answer(answer))

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from xml.etree import ElementTree as etree
@@ -29,6 +28,7 @@ HEADINGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
 # Python-Markdown leaves placeholders for raw HTML it stashed; they are never report text.
 PLACEHOLDER = re.compile("\x02wzxhzdk:\\d+\x03")
 SECTION_SEP = " › "
+FACTS_SECTION = "About this report"  # the section that front matter facts are cited under
 
 
 @dataclass(frozen=True)
@@ -188,7 +188,7 @@ def fact_passages(report_id: str, publisher: str, published: dt.date | None,
     if subjects:
         facts.append("Subjects: " + "; ".join(subjects) + ".")
     return [
-        Passage(passage_id(report_id, text), report_id, n, "fact", ("About this report",), text)
+        Passage(passage_id(report_id, text), report_id, n, "fact", (FACTS_SECTION,), text)
         for n, text in enumerate(facts, start=1)
     ]
 
@@ -235,14 +235,3 @@ def content_files(content_dir: Path) -> list[Path]:
     if not content_dir.is_dir():
         raise ContentError(content_dir, "content directory does not exist")
     return sorted(p for p in content_dir.rglob("*.md") if p.is_file() and not p.name.startswith("."))
-
-
-def iter_reports(content_dir: Path) -> Iterator[Report]:
-    """Parse every report in a directory, refusing two reports with the same id."""
-    seen: dict[str, Path] = {}
-    for path in content_files(content_dir):
-        report = parse_report(path)
-        if report.id in seen:
-            raise ContentError(path, f"duplicate report id {report.id!r} (also used by {seen[report.id]})")
-        seen[report.id] = path
-        yield report

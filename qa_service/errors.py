@@ -42,12 +42,6 @@ class NotFound(APIError):
     status, title, slug = 404, "Not found", "not-found"
 
 
-class Unavailable(APIError):
-    """The service cannot answer yet (no index built)."""
-
-    status, title, slug = 503, "Service unavailable", "unavailable"
-
-
 def problem(status: int, title: str, detail: str, slug: str) -> Response:
     """Return an RFC 9457 problem+json response."""
     body = {"type": PROBLEM_TYPE + slug, "title": title, "status": status, "detail": detail}

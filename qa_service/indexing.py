@@ -30,7 +30,7 @@ CATALOG_FILE = "catalog.json"   # every report's metadata: small, loaded by ever
 REPORTS_DIR = "reports"         # one <id>.json per report (page HTML, passages), read on demand
 WORDS_FILE = "words.json"
 # Bump when the schema or analyzer changes: an index built otherwise is rebuilt in full.
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 # Whoosh's two-process writer pays off from about a thousand passages (~500 KB of Markdown).
 MULTIPROCESS_FROM_BYTES = 500_000
 
@@ -101,17 +101,21 @@ def passage_document(report: Report, passage: Passage) -> dict[str, object]:
 
 
 def report_detail(report: Report, relpath: str) -> dict[str, object]:
-    """Return what reports/<id>.json keeps: metadata, page HTML, passages and words."""
-    words = sorted({w for p in report.passages for w in _WORDS.findall(p.text.lower())} - STOP_WORDS)
-    return {**report.metadata(), "file": relpath, "html": report.html, "words": words, "passages": [
+    """Return what reports/<id>.json keeps: metadata, page HTML and passages."""
+    return {**report.metadata(), "file": relpath, "html": report.html, "passages": [
         {"id": p.id, "ordinal": p.ordinal, "kind": p.kind, "section": p.section, "text": p.text}
         for p in report.passages
     ]}
 
 
+def report_words(report: Report) -> set[str]:
+    """Return a report's distinct unstemmed words, for spelling suggestions."""
+    return {w for p in report.passages for w in _WORDS.findall(p.text.lower())} - STOP_WORDS
+
+
 def catalog_entry(detail: dict[str, object]) -> dict[str, object]:
-    """Return the catalog's part of a report's detail: everything but HTML, passages and words."""
-    return {k: v for k, v in detail.items() if k not in ("html", "passages", "words")}
+    """Return the catalog's part of a report's detail: everything but page HTML and passages."""
+    return {k: v for k, v in detail.items() if k not in ("html", "passages")}
 
 
 def read_detail(version_dir: Path, report_id: str) -> dict:
@@ -160,15 +164,19 @@ def analyse(plan: BuildPlan, content_dir: Path,
         yield report
 
 
+def _link_or_copy(source: Path, target: Path) -> None:
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copy2(source, target)
+
+
 def _seed_from(base: Path, staged: Path) -> None:
     """Start a new version from the live one's segment files (hard links; Whoosh never edits them)."""
     for item in base.iterdir():
         if item.name in (MANIFEST, CATALOG_FILE, WORDS_FILE) or item.suffix == ".lock" or item.is_dir():
             continue
-        try:
-            os.link(item, staged / item.name)
-        except OSError:
-            shutil.copy2(item, staged / item.name)
+        _link_or_copy(item, staged / item.name)
 
 
 def _die_with_parent(_: object) -> None:
@@ -222,27 +230,25 @@ def _write_whoosh(staged: Path, plan: BuildPlan, reports: Iterable[Report]) -> l
     return written
 
 
-def _link_or_copy(source: Path, target: Path) -> None:
-    try:
-        os.link(source, target)
-    except OSError:
-        shutil.copy2(source, target)
-
-
 def _write_reports(staged: Path, plan: BuildPlan, content_dir: Path, reports: list[Report]) -> dict[str, dict]:
     """Write each report's detail file (carried over when unchanged) and return the catalog."""
-    (staged / REPORTS_DIR).mkdir()
+    folder = staged / REPORTS_DIR
+    folder.mkdir()
     catalog, words = dict(plan.kept), set()
     for report_id in plan.kept:
         assert plan.base is not None
-        source = plan.base / REPORTS_DIR / f"{report_id}.json"
-        _link_or_copy(source, staged / REPORTS_DIR / source.name)
-        words.update(read_detail(plan.base, report_id)["words"])
+        # <id>.words sits beside <id>.json so an unchanged report's words are read without
+        # parsing its pages.
+        for name in (f"{report_id}.json", f"{report_id}.words"):
+            _link_or_copy(plan.base / REPORTS_DIR / name, folder / name)
+        words.update((folder / f"{report_id}.words").read_text(encoding="utf-8").split())
     for report in reports:
         detail = report_detail(report, str(Path(report.path).relative_to(content_dir)))
-        (staged / REPORTS_DIR / f"{report.id}.json").write_text(json.dumps(detail, ensure_ascii=False), encoding="utf-8")
+        (folder / f"{report.id}.json").write_text(json.dumps(detail, ensure_ascii=False), encoding="utf-8")
+        own = sorted(report_words(report))
+        (folder / f"{report.id}.words").write_text("\n".join(own), encoding="utf-8")
         catalog[report.id] = catalog_entry(detail)
-        words.update(detail["words"])
+        words.update(own)
     (staged / CATALOG_FILE).write_text(json.dumps(catalog, ensure_ascii=False), encoding="utf-8")
     (staged / WORDS_FILE).write_text(json.dumps(sorted(words), ensure_ascii=False), encoding="utf-8")
     return catalog
@@ -280,7 +286,7 @@ def build_index(content_dir: Path, index_dir: Path, progress: Callable[[Iterable
         versions.prune(index_dir)
         plan = plan_build(content_dir, index_dir, full)
         if not plan.changed and not plan.kept:
-            raise versions.IndexError_(f"no reports (*.md files) in {content_dir}")
+            raise versions.IndexProblem(f"no reports (*.md files) in {content_dir}")
         version = versions.new_version_name()
         # Everything is written into a hidden staging folder: a bad file found part-way through
         # (or a crash) throws the folder away and the live version never notices.
@@ -291,7 +297,7 @@ def build_index(content_dir: Path, index_dir: Path, progress: Callable[[Iterable
             versions.publish(index_dir, staged, version)
         except OSError as exc:
             shutil.rmtree(staged, ignore_errors=True)
-            raise versions.IndexError_(f"could not write index in {index_dir}: {exc.strerror or exc}") from None
+            raise versions.IndexProblem(f"could not write index in {index_dir}: {exc.strerror or exc}") from None
         except BaseException:
             shutil.rmtree(staged, ignore_errors=True)
             raise

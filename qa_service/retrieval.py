@@ -24,9 +24,7 @@ from .scoring import BM25F
 SEARCH_FIELDS = tuple(FIELD_BOOSTS)
 MAX_QUERY_TERMS = 64
 DETAILS_KEPT = 16  # report pages kept parsed per worker; the rest are read again when asked for
-def analyze(text: str) -> list[str]:
-    """Return the index terms of a text, in order, the same way passages were analyzed."""
-    return terms_of(text)
+analyze = terms_of  # the index terms of a text, in order, exactly as passages were analysed
 
 
 def query_terms(text: str) -> list[str]:
@@ -56,7 +54,8 @@ class OpenIndex:
     searcher: object = field(init=False)
 
     def __post_init__(self) -> None:
-        # One searcher per version, reused by every request; Whoosh reopens nothing per search.
+        # One searcher per version, reused by every request. Answers are scored by `scorer`; the
+        # searcher's own BM25F weighting is what the benchmark and tests compare it against.
         self.searcher = self.ix.searcher(weighting=WhooshBM25F(B=0.75, K1=1.2))
         self.scorer = BM25F(self.searcher, SEARCH_FIELDS, k1=1.2, b=0.75)
         self._details: OrderedDict[str, dict] = OrderedDict()
@@ -135,8 +134,7 @@ class IndexHolder:
         with self._lock:
             if self._open is None or self._open.version != version:
                 path = versions.versions_dir(self.index_dir) / version
-                # The old version is left to the garbage collector: a request in another
-                # thread may still be reading from it.
+                # The old version is closed by the garbage collector once no request holds it.
                 # Plain reads, not mmap: mapped segment pages count against every worker's
                 # resident memory (136 → 88 MB at 20,000 passages) for about 10% more time.
                 storage = FileStorage(str(path), supports_mmap=False)
@@ -144,8 +142,11 @@ class IndexHolder:
             return self._open
 
 
-def _terms_query(weighted_terms: dict[str, float]) -> wq.Query:
-    """Return a disjunction of every term in every field (no coordination factor)."""
+def whoosh_query(weighted_terms: dict[str, float]) -> wq.Query:
+    """Return the same search as Whoosh's own query: every term in every field, OR-ed.
+
+    Answers never use it; the scorer's tests and the load benchmark compare against it.
+    """
     parts = [
         wq.Term(name, term, boost=boost)
         for term, boost in weighted_terms.items()

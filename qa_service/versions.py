@@ -26,15 +26,15 @@ VERSION_NAME = re.compile(r"^v\d{8}T\d{6}-\d{6}$")
 KEEP_OLD = 2
 
 
-class IndexError_(RuntimeError):
+class IndexProblem(RuntimeError):
     """Base for index problems a user can fix; the message says how."""
 
 
-class NoIndexError(IndexError_):
+class NoIndexError(IndexProblem):
     """There is no built index where one was expected."""
 
 
-class BuildLockedError(IndexError_):
+class BuildLockedError(IndexProblem):
     """Another build holds the lock on this index directory."""
 
 
@@ -107,7 +107,7 @@ def ensure_writable(index_dir: Path) -> None:
         probe.write_text("ok")
         probe.unlink()
     except OSError as exc:
-        raise IndexError_(f"cannot write to index directory {index_dir}: {exc.strerror}") from None
+        raise IndexProblem(f"cannot write to index directory {index_dir}: {exc.strerror}") from None
 
 
 # POSIX record locks do not exclude threads of one process from each other; this does.
@@ -167,20 +167,15 @@ def all_versions(index_dir: Path) -> list[str]:
     return sorted(p.name for p in root.iterdir() if p.is_dir() and VERSION_NAME.match(p.name))
 
 
-def prune(index_dir: Path) -> list[str]:
-    """Remove abandoned staging folders and versions older than the kept ones; return them."""
-    removed: list[str] = []
+def prune(index_dir: Path) -> None:
+    """Remove abandoned staging folders and versions older than the kept ones."""
     root = versions_dir(index_dir)
     for path in root.glob(f"{TMP_PREFIX}*"):
         shutil.rmtree(path, ignore_errors=True)
-        removed.append(path.name)
     keep = {read_pointer(index_dir), read_pointer(index_dir, PREVIOUS)}
-    versions = all_versions(index_dir)
-    old = [v for v in versions if v not in keep]
+    old = [v for v in all_versions(index_dir) if v not in keep]
     for name in old[: max(0, len(old) - (KEEP_OLD - 1))]:
         shutil.rmtree(root / name, ignore_errors=True)
-        removed.append(name)
-    return removed
 
 
 def rollback(index_dir: Path) -> tuple[str, str]:
@@ -189,7 +184,7 @@ def rollback(index_dir: Path) -> tuple[str, str]:
         live = require_current(index_dir)
         previous = read_pointer(index_dir, PREVIOUS)
         if not previous or not (versions_dir(index_dir) / previous / MANIFEST).is_file():
-            raise IndexError_(f"no previous version to roll back to in {index_dir}")
+            raise IndexProblem(f"no previous version to roll back to in {index_dir}")
         write_pointer(index_dir, live, PREVIOUS)
         write_pointer(index_dir, previous)
         return live, previous

@@ -9,7 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from qa_service.content import ContentError, iter_reports, parse_report
+from qa_service.content import ContentError, parse_report
+from qa_service.indexing import build_index
 from tests.conftest import BUNDLED, write_report
 
 SEED = Path(__file__).resolve().parent.parent.parent / "shared" / "seeds" / "000_111c22fb5343254c.txt"
@@ -108,10 +109,10 @@ def test_bad_files_name_file_and_line(tmp_path: Path, raw: bytes, message: str, 
 
 
 def test_duplicate_report_ids_are_refused(tmp_path: Path) -> None:
-    write_report(tmp_path, "one", "Text one.", extra="id: same\n")
-    write_report(tmp_path, "two", "Text two.", extra="id: same\n")
-    with pytest.raises(ContentError, match="duplicate report id 'same'"):
-        list(iter_reports(tmp_path))
+    write_report(tmp_path / "content", "one", "Text one.", extra="id: same\n")
+    write_report(tmp_path / "content", "two", "Text two.", extra="id: same\n")
+    with pytest.raises(ContentError, match=r"two\.md: duplicate report id 'same' \(also used by .*one\.md\)"):
+        build_index(tmp_path / "content", tmp_path / "index")
 
 
 FRONT_VALUES = st.one_of(st.text(max_size=20), st.integers(), st.floats(allow_nan=True), st.booleans(), st.none(),

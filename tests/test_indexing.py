@@ -95,7 +95,7 @@ def test_second_build_while_one_runs_fails_clearly(tmp_path: Path, content_copy:
 def test_unwritable_index_dir_is_a_clear_error(tmp_path: Path, content_copy: Path) -> None:
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")  # even root cannot create a folder inside a file
-    with pytest.raises(versions.IndexError_, match="cannot write to index directory"):
+    with pytest.raises(versions.IndexProblem, match="cannot write to index directory"):
         build_index(content_copy, blocker / "index")
 
 

@@ -118,7 +118,7 @@ def test_disk_full_is_a_clear_error_and_changes_nothing(tmp_path: Path, content_
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
     monkeypatch.setattr(indexing, "_write_manifest", full_disk)
-    with pytest.raises(versions.IndexError_, match="No space left on device"):
+    with pytest.raises(versions.IndexProblem, match="No space left on device"):
         build_index(content_copy, index_dir)
     assert versions.current_version(index_dir) == live
     assert not list(versions.versions_dir(index_dir).glob(".tmp-*"))

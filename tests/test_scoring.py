@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from qa_service.indexing import build_index
-from qa_service.retrieval import IndexHolder, _terms_query, query_terms, search
+from qa_service.retrieval import IndexHolder, query_terms, search, whoosh_query
 from tests.conftest import write_report
 
 WORDS = ("alpha beta gamma delta epsilon zeta eta theta iota kappa lambda omicron sigma tau upsilon "
@@ -33,7 +33,7 @@ def generated(tmp_path_factory: pytest.TempPathFactory):
 def test_scores_match_whoosh(generated, question: str) -> None:
     boosts = {t: 1.0 for t in query_terms(question)}
     ours = search(generated, boosts, limit=15)
-    theirs = list(generated.searcher.search(_terms_query(boosts), limit=15))
+    theirs = list(generated.searcher.search(whoosh_query(boosts), limit=15))
     assert [round(h.score, 4) for h in ours] == [round(r.score, 4) for r in theirs]
     top = {r.fields()["id"] for r in theirs if r.score > theirs[-1].score}  # ties at the cut may differ
     assert top <= {f"{h.passage.report_id}/{h.passage.id}" for h in ours}
