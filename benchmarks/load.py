@@ -28,8 +28,8 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from qa_service.indexing import build_index
-from qa_service.retrieval import IndexHolder, query_terms, whoosh_query
+from qa_service.search.builder import build_index
+from qa_service.search.retrieval import IndexHolder, query_terms, whoosh_query
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from squad import DEFAULT_DATA, DEFAULT_OUT, machine, markdown_paragraph, prepare  # noqa: E402

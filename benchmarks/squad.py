@@ -24,11 +24,11 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from qa_service import answer as qa_answer
-from qa_service.answer import ask, best_unit, candidates
-from qa_service.cues import expected_answer
-from qa_service.indexing import BuildSummary, build_index
-from qa_service.retrieval import IndexHolder, OpenIndex, query_terms
+from qa_service.answering import answer as qa_answer
+from qa_service.answering.answer import ask, best_unit, candidates
+from qa_service.answering.cues import expected_answer
+from qa_service.search.builder import BuildSummary, build_index
+from qa_service.search.retrieval import IndexHolder, OpenIndex, query_terms
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # peers.py sits beside this file
 from peers import Peer, build_peers  # noqa: E402
@@ -45,10 +45,10 @@ MAX_REFUSED = 0.05  # the recommended threshold may refuse at most this share of
 THRESHOLDS = [round(0.05 * i, 2) for i in range(21)]
 NOTES = """
 - R@k, MRR@{limit}: rank of the question's own paragraph. qa_service ranks with abstention off
-  (qa_service.answer.MIN_COVERAGE set to 0.0 for that pass); 'refused' is a second pass of ask()
+  (qa_service.answering.answer.MIN_COVERAGE set to 0.0 for that pass); 'refused' is a second pass of ask()
   with the real MIN_COVERAGE = {min_coverage}.
 - Find@1: the first finding's text contains a gold answer (case-insensitive). For the peers it is
-  picked from their first passage by qa_service.answer.best_unit with qa_service's idf weights and
+  picked from their first passage by qa_service.answering.answer.best_unit with qa_service's idf weights and
   answer cue, so Find@1 compares retrieval.
 - qa_service indexes passage text + section + report title (its own schema, BM25F); the peers
   index passage text only.
@@ -69,7 +69,7 @@ class Run:
 
 @contextlib.contextmanager
 def min_coverage(value: float) -> Iterator[None]:
-    """Set qa_service.answer.MIN_COVERAGE (read by ask() at call time) for a block, then restore it."""
+    """Set qa_service.answering.answer.MIN_COVERAGE (read by ask() at call time) for a block, then restore it."""
     saved, qa_answer.MIN_COVERAGE = qa_answer.MIN_COVERAGE, value
     try:
         yield

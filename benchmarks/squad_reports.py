@@ -10,7 +10,7 @@ from pathlib import Path
 
 import markdown
 
-from qa_service.content import parse_report
+from qa_service.ingest.content import parse_report
 
 PUBLISHER = "Wikipedia (SQuAD v1.1 dev, CC BY-SA 4.0)"
 # Backslash-escape every character Python-Markdown can unescape; the parser restores them verbatim.

@@ -20,10 +20,12 @@ def create_app(config: Mapping[str, object] | None = None):  # type: ignore[no-u
     """Create the Flask app: settings from QA_* variables, then `config`; nothing opened yet."""
     from flask import Flask, g, request
 
-    from . import admin, api, thesaurus, web
-    from . import config as settings
-    from .errors import register_error_handlers
-    from .retrieval import IndexHolder
+    from qa_service import config as settings
+    from qa_service.answering import thesaurus
+    from qa_service.search.retrieval import IndexHolder
+    from qa_service.web import admin, api
+    from qa_service.web import pages as web
+    from qa_service.web.errors import register_error_handlers
 
     app = Flask(__name__)
     app.config.from_mapping(settings.from_env())

@@ -1,5 +1,5 @@
 """Allow `python -m qa_service`."""
 
-from .cli import main
+from qa_service.cli import main
 
 main()

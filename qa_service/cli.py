@@ -10,14 +10,14 @@ from pathlib import Path
 import click
 from tqdm import tqdm
 
-from . import thesaurus
-from .answer import Answer, QuestionError, ask
-from .config import setting_default
-from .content import ContentError
-from .indexing import build_index
-from .retrieval import IndexHolder
-from .status import index_status
-from .versions import IndexProblem, current_version, rollback
+from qa_service.answering import thesaurus
+from qa_service.answering.answer import Answer, QuestionError, ask
+from qa_service.config import setting_default
+from qa_service.ingest.content import ContentError
+from qa_service.search.builder import build_index
+from qa_service.search.retrieval import IndexHolder
+from qa_service.search.status import index_status
+from qa_service.search.versions import IndexProblem, current_version, rollback
 
 content_option = click.option(
     "--content", "content_dir", type=click.Path(path_type=Path), envvar="QA_CONTENT_DIR",
@@ -111,7 +111,7 @@ def format_answer(answer: Answer) -> str:
 @index_option
 def serve_command(host: str, port: int, workers: int | None, timeout: int, content_dir: Path, index_dir: Path) -> None:
     """Serve the chat page and the JSON API with gunicorn."""
-    from .server import default_workers, serve
+    from qa_service.server import default_workers, serve
 
     if current_version(index_dir) is None:
         click.echo(f"Warning: no index in {index_dir} yet; answers fail until `qa-service index build` runs.",
@@ -126,7 +126,7 @@ def serve_command(host: str, port: int, workers: int | None, timeout: int, conte
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
 def eval_command(questions: Path, index_dir: Path, as_json: bool) -> None:
     """Score the service on a JSON Lines gold set (see README: "Check it on your own questions")."""
-    from .evaluate import GoldError, evaluate, format_metrics, read_gold
+    from qa_service.answering.evaluate import GoldError, evaluate, format_metrics, read_gold
 
     try:
         gold = read_gold(questions)

@@ -20,7 +20,7 @@ class _Gunicorn(BaseApplication):
             self.cfg.set(key, value)
 
     def load(self):  # type: ignore[no-untyped-def]
-        from . import create_app
+        from qa_service import create_app
 
         return create_app(self.app_config)
 

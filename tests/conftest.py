@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from qa_service.indexing import build_index
-from qa_service.retrieval import IndexHolder
+from qa_service.search.builder import build_index
+from qa_service.search.retrieval import IndexHolder
 
 ROOT = Path(__file__).resolve().parent.parent
 BUNDLED = ROOT / "content"

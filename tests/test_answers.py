@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from qa_service.answer import NOT_FOUND, QuestionError, ask, best_unit
-from qa_service.sentences import sentence_spans, units
-from qa_service.thesaurus import ThesaurusError, load, parse
+from qa_service.answering.answer import NOT_FOUND, QuestionError, ask, best_unit
+from qa_service.answering.sentences import sentence_spans, units
+from qa_service.answering.thesaurus import ThesaurusError, load, parse
 
 BABIES = "ages-of-concern"
 

@@ -10,10 +10,10 @@ from click.testing import CliRunner
 from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate as validate_spec
 
-from qa_service import answer as answer_module
 from qa_service import create_app
+from qa_service.answering import answer as answer_module
 from qa_service.cli import main as cli_main
-from qa_service.openapi import openapi_document
+from qa_service.web.openapi import openapi_document
 
 
 @pytest.fixture
@@ -164,7 +164,7 @@ def test_unexpected_error_is_a_problem_that_leaks_nothing(client, monkeypatch, c
     def broken(*args, **kwargs):
         raise RuntimeError("secret internal detail /srv/path")
 
-    monkeypatch.setattr("qa_service.api.ask", broken)
+    monkeypatch.setattr("qa_service.web.api.ask", broken)
     response = client.post("/api/ask", json={"question": "fathers"}, headers={"X-Request-ID": "trace-123"})
     body = assert_problem(response, 500)
     assert "secret" not in response.get_data(as_text=True)
@@ -186,6 +186,6 @@ def test_default_limit_is_five(client, monkeypatch) -> None:
         seen["limit"] = limit
         return answer_module.ask(index, question, limit=limit, history=history, reports=reports, groups=groups)
 
-    monkeypatch.setattr("qa_service.api.ask", spy)
+    monkeypatch.setattr("qa_service.web.api.ask", spy)
     client.post("/api/ask", json={"question": "young people"})
     assert seen["limit"] == 5

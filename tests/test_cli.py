@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from qa_service.answer import ask
+from qa_service.answering.answer import ask
 from qa_service.cli import main
-from qa_service.retrieval import IndexHolder
+from qa_service.search.retrieval import IndexHolder
 
 
 @pytest.fixture

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from qa_service.content import ContentError, parse_report
-from qa_service.indexing import build_index
+from qa_service.ingest.content import ContentError, parse_report
+from qa_service.search.builder import build_index
 from tests.conftest import BUNDLED, write_report
 
 SEED = Path(__file__).resolve().parent.parent.parent / "shared" / "seeds" / "000_111c22fb5343254c.txt"

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from qa_service.answering.evaluate import GoldError, evaluate, read_gold
 from qa_service.cli import main
-from qa_service.evaluate import GoldError, evaluate, read_gold
 
 
 def write_gold(tmp_path: Path, lines: list[str]) -> Path:

@@ -6,11 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from qa_service import indexing, versions
-from qa_service.answer import ask
-from qa_service.content import ContentError
-from qa_service.indexing import build_index
-from qa_service.retrieval import IndexHolder, analyze
+from qa_service.answering.answer import ask
+from qa_service.ingest.content import ContentError
+from qa_service.search import builder as indexing
+from qa_service.search import versions
+from qa_service.search.builder import build_index
+from qa_service.search.retrieval import IndexHolder, analyze
 from tests.conftest import write_report
 
 
@@ -118,6 +119,6 @@ def test_missing_index_says_how_to_build(tmp_path: Path) -> None:
     "   ", "AND OR NOT title:( * \"quoted\" fathers~2 [x TO y]",
 ])
 def test_fast_terms_equal_the_whoosh_analyzer(text: str) -> None:
-    from qa_service.analysis import make_analyzer, terms_of
+    from qa_service.search.analysis import make_analyzer, terms_of
 
     assert terms_of(text) == [t.text for t in make_analyzer()(text)]

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from qa_service.indexing import build_index
+from qa_service.search.builder import build_index
 from tests.conftest import write_report
 from tests.test_serve import CLI, free_port, post_json, wait_healthy
 

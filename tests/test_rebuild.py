@@ -13,13 +13,15 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from qa_service import create_app, indexing, versions
-from qa_service.answer import ask
+from qa_service import create_app
+from qa_service.answering.answer import ask
 from qa_service.cli import main
-from qa_service.content import ContentError
-from qa_service.indexing import build_index
-from qa_service.retrieval import IndexHolder
-from qa_service.status import index_status
+from qa_service.ingest.content import ContentError
+from qa_service.search import builder as indexing
+from qa_service.search import versions
+from qa_service.search.builder import build_index
+from qa_service.search.retrieval import IndexHolder
+from qa_service.search.status import index_status
 from tests.conftest import write_report
 from tests.test_api import assert_problem, schema_validator
 
@@ -229,7 +231,7 @@ def test_bad_file_midway_through_a_two_process_build(tmp_path: Path, content_cop
 def test_a_build_in_another_process_holds_the_lock(tmp_path: Path, content_copy: Path) -> None:
     index_dir = tmp_path / "index"
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys, time\nfrom pathlib import Path\nfrom qa_service.versions import build_lock\n"
+        [sys.executable, "-c", "import sys, time\nfrom pathlib import Path\nfrom qa_service.search.versions import build_lock\n"
          "with build_lock(Path(sys.argv[1])):\n    print('held', flush=True)\n    time.sleep(30)\n", str(index_dir)],
         stdout=subprocess.PIPE, text=True)
     try:

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from qa_service.indexing import build_index
-from qa_service.retrieval import IndexHolder, query_terms, search, whoosh_query
+from qa_service.search.builder import build_index
+from qa_service.search.retrieval import IndexHolder, query_terms, search, whoosh_query
 from tests.conftest import write_report
 
 WORDS = ("alpha beta gamma delta epsilon zeta eta theta iota kappa lambda omicron sigma tau upsilon "
@@ -68,7 +68,7 @@ def test_deleted_documents_never_come_back(tmp_path: Path) -> None:
 
 
 def test_posting_cache_stays_within_its_budget(generated, monkeypatch) -> None:
-    from qa_service import scoring
+    from qa_service.search import scoring
 
     monkeypatch.setattr(scoring, "CACHE_BYTES", 2_000)  # a few posting lists at most
     before = [h.score for h in search(generated, {w: 1.0 for w in WORDS[:12]}, limit=5)]

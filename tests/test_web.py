@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from qa_service import create_app
-from qa_service.indexing import build_index
-from qa_service.web import long_date, markers
+from qa_service.search.builder import build_index
+from qa_service.web.pages import long_date, markers
 from tests.conftest import ROOT, write_report
 
 STATIC = ROOT / "qa_service" / "static"

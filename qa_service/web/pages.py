@@ -8,9 +8,9 @@ from datetime import date
 import nh3
 from flask import Blueprint, current_app, render_template, request
 
-from .answer import ask
-from .api import live_index
-from .errors import NotFound
+from qa_service.answering.answer import ask
+from qa_service.web.api import live_index
+from qa_service.web.errors import NotFound
 
 bp = Blueprint("web", __name__)
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from .retrieval import OpenIndex, analyze, query_terms
-from .thesaurus import Entry
+from qa_service.answering.thesaurus import Entry
+from qa_service.search.retrieval import OpenIndex, analyze, query_terms
 
 # Earlier questions of a conversation steer a follow-up, but weigh less than its own words.
 HISTORY_WEIGHT = 0.3

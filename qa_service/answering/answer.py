@@ -7,13 +7,13 @@ import time
 from dataclasses import asdict, dataclass, field, replace
 from functools import lru_cache
 
-from . import thesaurus
-from .content import FACTS_SECTION, Passage
-from .cues import expected_answer, satisfies
-from .query import EXPANSION_WEIGHT, PreparedQuery, prepare_query
-from .retrieval import Hit, OpenIndex, analyze, search
-from .sentences import units
-from .thesaurus import Entry
+from qa_service.answering import thesaurus
+from qa_service.answering.cues import expected_answer, satisfies
+from qa_service.answering.query import EXPANSION_WEIGHT, PreparedQuery, prepare_query
+from qa_service.answering.sentences import units
+from qa_service.answering.thesaurus import Entry
+from qa_service.ingest.content import FACTS_SECTION, Passage
+from qa_service.search.retrieval import Hit, OpenIndex, analyze, search
 
 # A finding must match at least this share of the question's weight (rare words weigh more).
 # Calibrated on SQuAD dev by `python benchmarks/squad.py --abstention` (the sweep in BENCHMARKS.md).

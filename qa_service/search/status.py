@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import versions
-from .content import content_files
-from .indexing import file_hash
+from qa_service.ingest.content import content_files
+from qa_service.search import versions
+from qa_service.search.builder import file_hash
 
 
 @dataclass(frozen=True)

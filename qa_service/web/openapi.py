@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import cache
 
-from . import __version__
+from qa_service import __version__
 
 _STR = {"type": "string"}
 _NULLABLE_STR = {"type": ["string", "null"]}

@@ -19,10 +19,10 @@ from pathlib import Path
 from whoosh import index as whoosh_index
 from whoosh.fields import ID, NUMERIC, STORED, TEXT, Schema
 
-from . import versions
-from .analysis import STOP_WORDS, make_analyzer
-from .content import ContentError, Passage, Report, content_files, parse_report
-from .versions import MANIFEST
+from qa_service.ingest.content import ContentError, Passage, Report, content_files, parse_report
+from qa_service.search import versions
+from qa_service.search.analysis import STOP_WORDS, make_analyzer
+from qa_service.search.versions import MANIFEST
 
 # Field weights for BM25F: passage text counts most; headings and titles give context.
 FIELD_BOOSTS = {"text": 1.0, "section": 0.5, "title": 0.4}

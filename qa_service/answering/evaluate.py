@@ -7,8 +7,8 @@ import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .answer import ask
-from .retrieval import OpenIndex
+from qa_service.answering.answer import ask
+from qa_service.search.retrieval import OpenIndex
 
 MAX_LINES = 100_000
 FIELDS = {"question", "report_id", "passage_id", "answer", "answerable"}

@@ -13,7 +13,7 @@ import markdown
 from markdown.extensions import Extension
 from markdown.treeprocessors import Treeprocessor
 
-from .frontmatter import (
+from qa_service.ingest.frontmatter import (
     ContentError,
     date_field,
     meta_line,

@@ -15,11 +15,11 @@ from whoosh.filedb.filestore import FileStorage
 from whoosh.scoring import BM25F as WhooshBM25F
 from whoosh.spelling import ListCorrector
 
-from . import versions
-from .analysis import terms_of
-from .content import SECTION_SEP, Passage
-from .indexing import CATALOG_FILE, FIELD_BOOSTS, WORDS_FILE, read_detail
-from .scoring import BM25F
+from qa_service.ingest.content import SECTION_SEP, Passage
+from qa_service.search import versions
+from qa_service.search.analysis import terms_of
+from qa_service.search.builder import CATALOG_FILE, FIELD_BOOSTS, WORDS_FILE, read_detail
+from qa_service.search.scoring import BM25F
 
 SEARCH_FIELDS = tuple(FIELD_BOOSTS)
 MAX_QUERY_TERMS = 64

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 
 from flask import Blueprint, current_app, jsonify, request
 
-from .answer import ask
-from .errors import APIError, InvalidField, NotFound
-from .openapi import openapi_document
-from .retrieval import OpenIndex
+from qa_service.answering.answer import ask
+from qa_service.search.retrieval import OpenIndex
+from qa_service.web.errors import APIError, InvalidField, NotFound
+from qa_service.web.openapi import openapi_document
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 MAX_REPORT_FILTER = 100

@@ -7,7 +7,7 @@ import logging
 from flask import Flask, Response, current_app, g, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
-from .versions import NoIndexError
+from qa_service.search.versions import NoIndexError
 
 log = logging.getLogger("qa_service")
 PROBLEM_TYPE = "https://qa-service.invalid/problems/"

@@ -7,10 +7,10 @@ from pathlib import Path
 
 from flask import Blueprint, current_app, jsonify, request
 
-from .content import ContentError
-from .errors import APIError, NotFound
-from .indexing import build_index
-from .versions import BuildLockedError, IndexProblem
+from qa_service.ingest.content import ContentError
+from qa_service.search.builder import build_index
+from qa_service.search.versions import BuildLockedError, IndexProblem
+from qa_service.web.errors import APIError, NotFound
 
 bp = Blueprint("admin", __name__, url_prefix="/api/admin")
 
