@@ -6,7 +6,6 @@ python benchmarks/squad.py [PATH] [--out DIR] [--max-questions N] [--abstention]
 from __future__ import annotations
 
 import argparse
-import contextlib
 import functools
 import json
 import math
@@ -17,16 +16,16 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
 
-from qa_service.answering import answer as qa_answer
 from qa_service.answering.answer import ask, best_unit, candidates
 from qa_service.answering.cues import expected_answer
+from qa_service.answering.ranking import RANKING
 from qa_service.search.builder import BuildSummary, build_index
 from qa_service.search.retrieval import IndexHolder, OpenIndex, query_terms
 
@@ -67,14 +66,7 @@ class Run:
     refused: list[bool] = field(default_factory=list)
 
 
-@contextlib.contextmanager
-def min_coverage(value: float) -> Iterator[None]:
-    """Set qa_service.answering.answer.MIN_COVERAGE (read by ask() at call time) for a block, then restore it."""
-    saved, qa_answer.MIN_COVERAGE = qa_answer.MIN_COVERAGE, value
-    try:
-        yield
-    finally:
-        qa_answer.MIN_COVERAGE = saved
+NO_REFUSAL = replace(RANKING, min_coverage=0.0)  # ranking measured with abstention off
 
 
 def holds_answer(text: str, answers: tuple[str, ...]) -> bool:
@@ -91,14 +83,13 @@ def rank_of(gold: tuple[str, str] | None, keys: list[tuple[str, str]]) -> int | 
 def run_qa_service(index: OpenIndex, questions: list[Question]) -> Run:
     """Rank with abstention off (MIN_COVERAGE 0), then ask again with the real threshold for refusals."""
     run = Run("qa_service")
-    with min_coverage(0.0):
-        for q in progress(questions, "qa_service ranking"):
-            started = time.perf_counter()
-            reply = ask(index, q.text, limit=LIMIT)
-            run.ms.append((time.perf_counter() - started) * 1000)
-            cited = [(f.citation.report_id, f.citation.passage_id) for f in reply.findings]
-            run.ranks.append(rank_of(q.gold, cited))
-            run.first_ok.append(bool(reply.findings) and holds_answer(reply.findings[0].text, q.answers))
+    for q in progress(questions, "qa_service ranking"):
+        started = time.perf_counter()
+        reply = ask(index, q.text, limit=LIMIT, ranking=NO_REFUSAL)
+        run.ms.append((time.perf_counter() - started) * 1000)
+        cited = [(f.citation.report_id, f.citation.passage_id) for f in reply.findings]
+        run.ranks.append(rank_of(q.gold, cited))
+        run.first_ok.append(bool(reply.findings) and holds_answer(reply.findings[0].text, q.answers))
     for q in progress(questions, "qa_service refusals"):
         run.refused.append(not ask(index, q.text, limit=LIMIT).found)
     return run
@@ -206,7 +197,7 @@ def benchmark(articles: list[dict], out: Path, max_questions: int | None) -> Non
           f"{corpus.rewritten} paragraphs with '<'/'&' spaced out")
     print(f"{len(questions)} of {len(corpus.questions)} questions, top {LIMIT} findings or passages each\n")
     print_table(runs)
-    print(NOTES.format(limit=LIMIT, min_coverage=qa_answer.MIN_COVERAGE)
+    print(NOTES.format(limit=LIMIT, min_coverage=RANKING.min_coverage)
           + "".join(f"\n- {p.note}" for p in peers))
     print("\nStage wall times: " + "; ".join(f"{k} {v:.1f} s" for k, v in timings.items()))
 
@@ -222,7 +213,7 @@ def abstention(articles: list[dict], out: Path, max_questions: int | None) -> No
     # The helper must agree with ask() itself at the real threshold; check a sample.
     sample = list(range(0, len(questions), max(1, len(questions) // 300)))
     disagree = [i for i in sample if ask(index, questions[i].text, limit=LIMIT).found
-                != (best[i] >= qa_answer.MIN_COVERAGE)]
+                != (best[i] >= RANKING.min_coverage)]
     if disagree:
         raise SystemExit(f"best_coverage disagrees with ask() on {len(disagree)} of {len(sample)} questions")
     answerable = [b for b, q in zip(best, questions) if q.gold is not None]
@@ -234,7 +225,7 @@ def abstention(articles: list[dict], out: Path, max_questions: int | None) -> No
     recommended = 0.0
     for t in THRESHOLDS:
         refused = share([b < t for b in answerable])
-        mark = "  <- current" if math.isclose(t, qa_answer.MIN_COVERAGE) else ""
+        mark = "  <- current" if math.isclose(t, RANKING.min_coverage) else ""
         print(f"{t:>12.2f} {refused:>19.1%} {share([b >= t for b in unanswerable]):>22.1%}{mark}")
         if refused <= MAX_REFUSED:
             recommended = t

@@ -9,27 +9,13 @@ from functools import lru_cache
 
 from qa_service.answering import thesaurus
 from qa_service.answering.cues import expected_answer, satisfies
-from qa_service.answering.query import EXPANSION_WEIGHT, PreparedQuery, prepare_query
+from qa_service.answering.query import PreparedQuery, prepare_query
+from qa_service.answering.ranking import RANKING, Ranking
 from qa_service.answering.sentences import units
 from qa_service.answering.thesaurus import Entry
 from qa_service.ingest.content import FACTS_SECTION, Passage
 from qa_service.search.retrieval import Hit, OpenIndex, analyze, search
 
-# A finding must match at least this share of the question's weight (rare words weigh more).
-# Calibrated on SQuAD dev by `python benchmarks/squad.py --abstention` (the sweep in BENCHMARKS.md).
-MIN_COVERAGE = 0.45
-# A passage holding what the question asks for (a date for "when" …) gets this share more score.
-CUE_BOOST = 0.25
-# How much a passage gains when the question's words meet in one of its sentences (0 = nothing).
-SENTENCE_BOOST = 2.0
-# Share of a word's weight earned when it matches only the title or section heading.
-CONTEXT_CREDIT = 0.5
-# Exponent on coverage when reranking; 0 would keep plain BM25 order.
-COORDINATION = 1.0
-CANDIDATES = 20
-# The answer text quotes at most this many findings, each scoring at least this share of the best.
-ANSWER_MOST = 3
-ANSWER_SHARE = 0.5
 NOT_FOUND = "The reports do not answer this question."
 
 
@@ -93,10 +79,10 @@ def is_statement(passage: Passage) -> bool:
 
 
 def best_unit(passage: str, weights: dict[str, float], cue: re.Pattern[str] | None = None,
-              whole: bool = False) -> str:
+              whole: bool = False, ranking: Ranking = RANKING) -> str:
     """Return the clause or sentence of a passage that carries most of the question's weight."""
     best, best_score = passage.strip(), -1.0
-    bonus = CUE_BOOST * sum(weights.values())
+    bonus = ranking.cue_boost * sum(weights.values())
     for piece, terms in unit_terms(passage, whole):
         score = sum(w for t, w in weights.items() if t in terms)
         score += bonus if satisfies(cue, piece) else 0.0
@@ -123,10 +109,11 @@ def citation(hit: Hit) -> Citation:
                     f"/reports/{p.report_id}#{p.anchor}", hit.source_url)
 
 
-def coverage(hit: Hit, weights: dict[str, float], aliases: dict[str, set[str]] | None = None) -> float:
+def coverage(hit: Hit, weights: dict[str, float], aliases: dict[str, set[str]] | None = None,
+             context_credit: float = RANKING.context_credit) -> float:
     """Return the share of the question's weight that a passage matches (a synonym counts).
 
-    A word found only in the report's title or the section heading counts for CONTEXT_CREDIT:
+    A word found only in the report's title or the section heading counts for `context_credit`:
     naming the report in a question must not make every passage of it look like an answer.
     """
     total = sum(weights.values())
@@ -137,7 +124,7 @@ def coverage(hit: Hit, weights: dict[str, float], aliases: dict[str, set[str]] |
         if names & hit.in_text:
             got += weight
         elif names & hit.matched:
-            got += CONTEXT_CREDIT * weight
+            got += context_credit * weight
     return got / total if total else 0.0
 
 
@@ -150,27 +137,27 @@ class Ranked:
 
 
 def rerank(hits: list[Hit], weights: dict[str, float], cue: re.Pattern[str] | None,
-           aliases: dict[str, set[str]] | None = None) -> list[Ranked]:
+           aliases: dict[str, set[str]] | None = None, ranking: Ranking = RANKING) -> list[Ranked]:
     """Reorder BM25's hits by how much of the question each covers, in all and in one sentence."""
     def adjusted(hit: Hit) -> Ranked:
-        covered = coverage(hit, weights, aliases)
+        covered = coverage(hit, weights, aliases, ranking.context_credit)
         # Coordination: a passage matching all of the question beats one repeating part of it,
         # and one whose matches sit together in a sentence beats one that scatters them.
-        factor = covered ** COORDINATION
-        factor *= 1 + SENTENCE_BOOST * sentence_share(hit.passage.text, weights, aliases, is_statement(hit.passage))
+        factor = covered ** ranking.coordination
+        factor *= 1 + ranking.sentence_boost * sentence_share(hit.passage.text, weights, aliases, is_statement(hit.passage))
         if satisfies(cue, hit.passage.text):
-            factor *= 1 + CUE_BOOST
+            factor *= 1 + ranking.cue_boost
         return Ranked(replace(hit, score=hit.score * factor), covered)
     return sorted((adjusted(h) for h in hits), key=lambda r: -r.hit.score)
 
 
 def candidates(index: OpenIndex, question: str, limit: int = 5, history: list[str] | None = None,
                reports: list[str] | None = None, groups: tuple[tuple[Entry, ...], ...] | None = None,
-               ) -> tuple[PreparedQuery, list[Ranked]]:
+               ranking: Ranking = RANKING) -> tuple[PreparedQuery, list[Ranked]]:
     """Return the prepared question and its reranked passages, before any is judged."""
-    query = prepare_query(index, question, history, thesaurus.load() if groups is None else groups)
-    hits = search(index, query.boosts, limit=max(CANDIDATES, limit), reports=reports)
-    return query, rerank(hits, query.weights, expected_answer(question), query.aliases)
+    query = prepare_query(index, question, history, thesaurus.load() if groups is None else groups, ranking)
+    hits = search(index, query.boosts, limit=max(ranking.candidates, limit), reports=reports)
+    return query, rerank(hits, query.weights, expected_answer(question), query.aliases, ranking)
 
 
 def suggest(index: OpenIndex, weak: list[Hit], most: int = 5) -> list[str]:
@@ -188,31 +175,32 @@ def suggest(index: OpenIndex, weak: list[Hit], most: int = 5) -> list[str]:
     return list(dict.fromkeys(topics))[:most]
 
 
-def _compose(findings: list[Finding]) -> str:
+def _compose(findings: list[Finding], ranking: Ranking) -> str:
     """String the strongest findings together with their markers; the rest stay in the list."""
     best = findings[0].score
-    chosen = [(n, f) for n, f in enumerate(findings, start=1) if f.score >= ANSWER_SHARE * best][:ANSWER_MOST]
+    chosen = [(n, f) for n, f in enumerate(findings, start=1) if f.score >= ranking.answer_share * best][:ranking.answer_most]
     return " ".join(f"“{f.text}” [{n}]" for n, f in chosen)
 
 
 def ask(index: OpenIndex, question: str, limit: int = 5, history: list[str] | None = None,
-        reports: list[str] | None = None, groups: tuple[tuple[Entry, ...], ...] | None = None) -> Answer:
+        reports: list[str] | None = None, groups: tuple[tuple[Entry, ...], ...] | None = None,
+        ranking: Ranking = RANKING) -> Answer:
     """Answer a question from an open index: cited findings, or a plain 'not found'."""
     started = time.perf_counter()
     if not isinstance(question, str) or not question.strip():
         raise QuestionError("the question is empty")
-    query, ranked = candidates(index, question, limit, history, reports, groups)
+    query, ranked = candidates(index, question, limit, history, reports, groups, ranking)
     cue = expected_answer(question)
     # Synonyms help pick the clause too, at the weight they were searched with.
-    unit_weights = {t: query.weights[src] * EXPANSION_WEIGHT for src, syn in query.aliases.items()
+    unit_weights = {t: query.weights[src] * ranking.expansion_weight for src, syn in query.aliases.items()
                     if src in query.weights for t in syn} | query.weights
     findings: list[Finding] = []
     seen: set[str] = set()
     for candidate in ranked:
-        if candidate.coverage < MIN_COVERAGE:
+        if candidate.coverage < ranking.min_coverage:
             continue
         hit = candidate.hit
-        text = best_unit(hit.passage.text, unit_weights, cue, is_statement(hit.passage))
+        text = best_unit(hit.passage.text, unit_weights, cue, is_statement(hit.passage), ranking)
         key = " ".join(analyze(text))
         if key in seen:  # the same words cited twice add nothing
             continue
@@ -222,5 +210,5 @@ def ask(index: OpenIndex, question: str, limit: int = 5, history: list[str] | No
             break
     suggestions = [] if findings else suggest(index, [r.hit for r in ranked])
     took = (time.perf_counter() - started) * 1000
-    return Answer(question, _compose(findings) if findings else NOT_FOUND, bool(findings),
+    return Answer(question, _compose(findings, ranking) if findings else NOT_FOUND, bool(findings),
                   findings, index.version, round(took, 2), suggestions, query.expanded_terms, query.did_you_mean)

@@ -5,15 +5,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from qa_service.answering.ranking import RANKING, Ranking
 from qa_service.answering.thesaurus import Entry
 from qa_service.search.retrieval import OpenIndex, analyze, query_terms
 
-# Earlier questions of a conversation steer a follow-up, but weigh less than its own words.
-HISTORY_WEIGHT = 0.3
-# Synonyms from the thesaurus are searched too, but a literal match of the question's own word
-# always weighs more.
-EXPANSION_WEIGHT = 0.4
-HISTORY_DEPTH = 3
 # Words that say what form the answer takes ("how many", "what year", "the name of", "what type
 # of"), not what it is about: searched, but a finding is not judged on containing them.
 FORM_WORDS = frozenset(analyze("many much name named called type kind year years long"))
@@ -101,23 +96,23 @@ def report_names(index: OpenIndex, question: str) -> set[str]:
 
 
 def prepare_query(index: OpenIndex, question: str, history: list[str] | None = None,
-                  groups: tuple[tuple[Entry, ...], ...] = ()) -> PreparedQuery:
+                  groups: tuple[tuple[Entry, ...], ...] = (), ranking: Ranking = RANKING) -> PreparedQuery:
     """Turn a question (and the conversation so far) into weighted search terms."""
-    corrected = correct_spelling(index, question)
+    corrected = correct_spelling(index, question) if ranking.spelling else None
     text = corrected or question
     own = query_terms(text)
-    context = [t for q in (history or [])[-HISTORY_DEPTH:] for t in query_terms(q) if t not in own]
+    context = [t for q in (history or [])[-ranking.history_depth:] for t in query_terms(q) if t not in own]
     # Words naming a report are still searched (its title field then counts) but a finding is
     # judged on the rest: "When was Ages of concern published?" asks about publishing.
-    named = report_names(index, text)
+    named = report_names(index, text) if ranking.discount_report_names else set()
     asked = [t for t in own if t not in named and t not in FORM_WORDS] or own
     # A follow-up with no words of its own ("tell me more") is judged by the conversation's words.
     judged = asked or list(dict.fromkeys(context))
     boosts = {t: 1.0 for t in own or judged}
     if own:
-        boosts |= {t: HISTORY_WEIGHT for t in context if t not in boosts}
+        boosts |= {t: ranking.history_weight for t in context if t not in boosts}
     aliases, shown = expand(text, own, groups) if own else ({}, [])
     for synonyms in aliases.values():
-        boosts |= {t: EXPANSION_WEIGHT for t in synonyms if t not in boosts}
+        boosts |= {t: ranking.expansion_weight for t in synonyms if t not in boosts}
     weights = {t: index.weight(t) for t in judged}
     return PreparedQuery(own, weights, boosts, aliases, shown, corrected)

@@ -1,0 +1,47 @@
+"""Every ranking parameter in one frozen dataclass, with where each value was chosen."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """How questions become searches and how found passages are reordered and judged.
+
+    Values were chosen with `make bench-quality` (BENCHMARKS.md); an ablation sets one feature
+    off with `dataclasses.replace(RANKING, …)` and measures the effect on every corpus.
+    """
+
+    # BM25F saturation and length normalisation: the textbook values, also Whoosh's defaults.
+    k1: float = 1.2
+    b: float = 0.75
+    # Passages fetched by BM25F before the rerank; more than 20 changed no SQuAD answer.
+    candidates: int = 20
+    # A finding must match at least this share of the question's weight (rare words weigh
+    # more); below it the passage is not cited. SQuAD abstention sweep (BENCHMARKS.md).
+    min_coverage: float = 0.45
+    # Exponent on coverage in the rerank; 0 keeps plain BM25 order for the coverage part.
+    coordination: float = 1.0
+    # Gain when the question's words meet in one sentence of a passage (0 = nothing). SQuAD.
+    sentence_boost: float = 2.0
+    # Gain for a passage holding what the question asks for (a date for "when" …). SQuAD.
+    cue_boost: float = 0.25
+    # Share of a word's weight earned when it matches only the title or section heading.
+    context_credit: float = 0.5
+    # Words naming a report in the question ("Ages of concern") are searched but not judged.
+    discount_report_names: bool = True
+    # Earlier questions of a conversation steer a follow-up, weighing less than its own words.
+    history_weight: float = 0.3
+    history_depth: int = 3
+    # Thesaurus synonyms are searched too, always below a literal match of the question's word.
+    expansion_weight: float = 0.4
+    # Unknown words are replaced by the closest indexed word (the answer says so).
+    spelling: bool = True
+    # The answer text quotes at most this many findings, each scoring at least this share of
+    # the best; the rest stay in the findings list.
+    answer_most: int = 3
+    answer_share: float = 0.5
+
+
+RANKING = Ranking()
