@@ -22,13 +22,21 @@ from qa_service.ingest.frontmatter import (
     text_field,
     text_list,
 )
+from qa_service.ingest.slug import slugify
 
 REPORT_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,79}$")
 HEADINGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
-# Python-Markdown leaves placeholders for raw HTML it stashed; they are never report text.
-PLACEHOLDER = re.compile("\x02wzxhzdk:\\d+\x03")
+# Python-Markdown leaves placeholders (STX…ETX) for raw HTML it stashed and for the footnotes
+# extension's spaces and back-links; they are never report text.
+PLACEHOLDER = re.compile("\x02[^\x03]*\x03")
 SECTION_SEP = " › "
+SOURCES_DIR = "sources"  # content/sources/: originals kept by `qa-service import`
 FACTS_SECTION = "About this report"  # the section that front matter facts are cited under
+# Page attributes an imported file puts on a passage with attr_list (see qa_service/ingest/).
+PAGE_ATTR = re.compile(r'(data-page(?:-end|-label)?)="([^"]*)"')
+# Python-Markdown's footnotes extension appends its back-links after a definition's text, so
+# attr_list never sees the marker there: the collector reads and removes it itself.
+NOTE_ATTRS = re.compile(r'\s*\{:\s*((?:data-page[\w-]*="[^"]*"\s*)+)\}')
 
 
 @dataclass(frozen=True)
@@ -41,6 +49,11 @@ class Passage:
     kind: str
     headings: tuple[str, ...]
     text: str
+    # Where the passage is in the original document, for imported PDFs (None for other reports):
+    # the physical page it starts on, the page it ends on when it runs on, and the printed label.
+    page: int | None = None
+    page_end: int | None = None
+    page_label: str | None = None
 
     @property
     def anchor(self) -> str:
@@ -103,10 +116,27 @@ def _text_of(el: etree.Element, skip: tuple[str, ...] = ()) -> str:
     """Return the visible text of an element, leaving out child elements named in skip."""
     parts: list[str] = [el.text or ""]
     for child in el:
-        if child.tag not in skip:
+        if child.tag not in skip and not _is_note_mark(child):
             parts.append(_text_of(child, skip))
         parts.append(child.tail or "")
     return PLACEHOLDER.sub("", "".join(parts))
+
+
+def _is_note_mark(el: etree.Element) -> bool:
+    """Tell whether an element is a footnote reference or back-link, which is not passage text."""
+    return (el.tag == "sup" and el.get("id", "").startswith("fnref")) or el.get("class") == "footnote-backref"
+
+
+def _pages(el: etree.Element) -> dict[str, object]:
+    """Return the page fields set on an element (or, for a table row, on one of its cells)."""
+    found = el.attrib if "data-page" in el.attrib else next(
+        (c.attrib for c in el if "data-page" in c.attrib), {})
+    out: dict[str, object] = {}
+    for attr, key in (("data-page", "page"), ("data-page-end", "page_end"), ("data-page-label", "page_label")):
+        value = found.get(attr)
+        if value:
+            out[key] = value if key == "page_label" else int(value) if value.isdigit() else None
+    return {k: v for k, v in out.items() if v is not None}
 
 
 class _Collector(Treeprocessor):
@@ -142,8 +172,18 @@ class _Collector(Treeprocessor):
             elif tag == "blockquote":
                 paras = [_text_of(p) for p in el.iter("p")] or [_text_of(el)]
                 self._add(el, "quote", " ".join(paras))
+            elif tag == "div" and el.get("class") == "footnote":
+                self._walk_footnotes(el)
             elif tag == "div":
                 self._walk(el)
+
+    def _walk_footnotes(self, div: etree.Element) -> None:
+        for li in div.iter("li"):
+            for p in li.iter("p"):
+                if p.text and (m := NOTE_ATTRS.search(p.text)):
+                    p.text = p.text[: m.start()] + p.text[m.end():]
+                    li.attrib.update(PAGE_ATTR.findall(m.group(1)))
+            self._add(li, "footnote", _text_of(li))
 
     def _walk_list(self, lst: etree.Element) -> None:
         for li in lst.findall("li"):
@@ -164,7 +204,8 @@ class _Collector(Treeprocessor):
         el.set("class", (el.get("class", "") + " passage").strip())
         el.set("data-ordinal", str(self.next_ordinal))
         headings = tuple(h[1] for h in self.headings)
-        self.passages.append(Passage(pid, self.report_id, self.next_ordinal, kind, headings, text))
+        self.passages.append(Passage(pid, self.report_id, self.next_ordinal, kind, headings, text,
+                                     **_pages(el)))  # type: ignore[arg-type]
         self.next_ordinal += 1
 
 
@@ -197,7 +238,7 @@ def parse_report(path: Path, report_id: str | None = None) -> Report:
     """Parse one Markdown file into a Report with its passages and rendered HTML."""
     raw, data = read_text(path)
     meta, body = split_front_matter(path, raw)
-    rid = str(meta.get("id") or report_id or path.stem)
+    rid = str(meta.get("id") or report_id or slugify(path.stem))  # "Report-A.md" → "report-a"
     if not REPORT_ID.match(rid):
         raise ContentError(path, f"report id {rid!r} must be lowercase letters, digits, '-' or '_'",
                            meta_line(path, raw, "id"))
@@ -213,7 +254,7 @@ def parse_report(path: Path, report_id: str | None = None) -> Report:
     named = f"{publisher_short} ({publisher})" if publisher_short else publisher
     facts = fact_passages(rid, named, published, subjects)
     ext = _CollectorExtension(lambda md: _Collector(md, rid, len(facts) + 1))
-    html = markdown.Markdown(extensions=["tables", "sane_lists", ext]).convert(body)
+    html = markdown.Markdown(extensions=["tables", "sane_lists", "attr_list", "footnotes", ext]).convert(body)
     passages = tuple(facts + ext.collector.passages)
     if len(passages) == len(facts):
         raise ContentError(path, "the report has no text after its front matter")
@@ -234,4 +275,6 @@ def content_files(content_dir: Path) -> list[Path]:
     """Return the Markdown files of a content directory, in a stable order."""
     if not content_dir.is_dir():
         raise ContentError(content_dir, "content directory does not exist")
-    return sorted(p for p in content_dir.rglob("*.md") if p.is_file() and not p.name.startswith("."))
+    # sources/ holds the originals of imported reports (qa-service import), never reports.
+    return sorted(p for p in content_dir.rglob("*.md") if p.is_file() and not p.name.startswith(".")
+                  and p.relative_to(content_dir).parts[0] != SOURCES_DIR)
