@@ -8,16 +8,19 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import click
+from pydantic import ValidationError
 from tqdm import tqdm
 
 from qa_service.answering import thesaurus
-from qa_service.answering.answer import Answer, QuestionError, ask
+from qa_service.answering.answer import Answer, QuestionError
 from qa_service.config import setting_default
 from qa_service.ingest.content import ContentError
-from qa_service.search.builder import build_index
-from qa_service.search.retrieval import IndexHolder
-from qa_service.search.status import index_status
-from qa_service.search.versions import IndexProblem, current_version, rollback
+from qa_service.search.format import IndexProblem, current_version
+from qa_service.services import Services, services_from_env
+from qa_service.web.contract import DEFAULT_LIMIT, ask_request_model, issues
+
+# The index builder is imported inside the commands that build: `qa-service serve` forks its
+# workers from this process, and a serving worker must never hold index-writing code.
 
 content_option = click.option(
     "--content", "content_dir", type=click.Path(path_type=Path), envvar="QA_CONTENT_DIR",
@@ -55,6 +58,8 @@ def _progress(items: Iterable) -> Iterable:
 @click.option("--full", is_flag=True, help="Re-analyse every report, not only the changed ones.")
 def index_build(content_dir: Path, index_dir: Path, full: bool) -> None:
     """Build a new index version from the content folder and switch to it."""
+    from qa_service.search.builder import build_index
+
     try:
         summary = build_index(content_dir, index_dir, progress=_progress, full=full)
     except (ContentError, IndexProblem) as exc:
@@ -67,6 +72,8 @@ def index_build(content_dir: Path, index_dir: Path, full: bool) -> None:
 @index_option
 def index_status_command(content_dir: Path, index_dir: Path) -> None:
     """Show the live version, its counts, and content changed since it was built."""
+    from qa_service.search.status import index_status
+
     try:
         status = index_status(content_dir, index_dir)
     except (ContentError, IndexProblem) as exc:
@@ -78,6 +85,8 @@ def index_status_command(content_dir: Path, index_dir: Path) -> None:
 @index_option
 def index_rollback(index_dir: Path) -> None:
     """Make the previous version live again (running servers follow within one request)."""
+    from qa_service.search.versions import rollback
+
     try:
         was, now = rollback(index_dir)
     except IndexProblem as exc:
@@ -107,9 +116,14 @@ def format_answer(answer: Answer) -> str:
 @click.option("--workers", type=click.IntRange(1, 64), default=None, help="Worker processes [default: one per core].")
 @click.option("--timeout", type=click.IntRange(5, 3600), default=30, show_default=True,
               help="Seconds a request may take before its worker is restarted (admin rebuilds included).")
+@click.option("--read-timeout", type=click.IntRange(1, 300), default=lambda: int(setting_default("READ_TIMEOUT")),
+              show_default="5 or $QA_READ_TIMEOUT", help="Seconds a client has for its headers, and again for its body.")
+@click.option("--max-requests", type=click.IntRange(0, None), default=lambda: int(setting_default("MAX_REQUESTS")),
+              show_default="10000 or $QA_MAX_REQUESTS", help="Requests before a worker is replaced (±10%); 0 = never.")
 @content_option
 @index_option
-def serve_command(host: str, port: int, workers: int | None, timeout: int, content_dir: Path, index_dir: Path) -> None:
+def serve_command(host: str, port: int, workers: int | None, timeout: int, read_timeout: int, max_requests: int,
+                  content_dir: Path, index_dir: Path) -> None:
     """Serve the chat page and the JSON API with gunicorn."""
     from qa_service.server import default_workers, serve
 
@@ -117,7 +131,8 @@ def serve_command(host: str, port: int, workers: int | None, timeout: int, conte
         click.echo(f"Warning: no index in {index_dir} yet; answers fail until `qa-service index build` runs.",
                    err=True)
     serve(host, port, workers or default_workers(),
-          {"INDEX_DIR": str(index_dir), "CONTENT_DIR": str(content_dir)}, timeout=timeout)
+          {"INDEX_DIR": str(index_dir), "CONTENT_DIR": str(content_dir)}, timeout=timeout,
+          read_timeout=read_timeout, max_requests=max_requests)
 
 
 @main.command("eval")
@@ -130,22 +145,43 @@ def eval_command(questions: Path, index_dir: Path, as_json: bool) -> None:
 
     try:
         gold = read_gold(questions)
-        metrics = evaluate(IndexHolder(index_dir).get(), gold).metrics()
+        services = _services(index_dir)
+        metrics = evaluate(services.ask, gold, limit=services.limits.findings).metrics()
     except (GoldError, IndexProblem) as exc:
         raise _fail(exc) from None
     click.echo(json.dumps(metrics) if as_json else format_metrics(metrics))
 
 
+def _services(index_dir: Path) -> Services:
+    """Return the app's wired parts for the environment, as the server would build them."""
+    try:
+        return services_from_env(INDEX_DIR=str(index_dir))
+    except (thesaurus.ThesaurusError, ValueError) as exc:
+        raise _fail(exc) from None
+
+
 @main.command("ask")
 @click.argument("question")
 @index_option
-@click.option("--limit", type=click.IntRange(1, 20), default=5, show_default=True, help="Most findings to show.")
+@click.option("--limit", type=int, default=DEFAULT_LIMIT, show_default=True,
+              help="Most findings to show (1 to QA_MAX_LIMIT, as the API allows).")
 @click.option("--json", "as_json", is_flag=True, help="Print the answer object as JSON.")
 def ask_command(question: str, index_dir: Path, limit: int, as_json: bool) -> None:
     """Ask QUESTION and print the cited findings."""
+    services = _services(index_dir)
+    # The API's own request model checks the question and limit, with the same settings.
     try:
-        groups = thesaurus.load(setting_default("THESAURUS"))
-        answer = ask(IndexHolder(index_dir).get(), question, limit=limit, groups=groups)
-    except (QuestionError, IndexProblem, thesaurus.ThesaurusError) as exc:
+        ask_request_model(services.limits).model_validate({"question": question, "limit": limit})
+    except ValidationError as exc:
+        first = issues(exc)[0]
+        raise click.BadParameter(first.message, param_hint=f"'{first.field}'") from None
+    try:
+        answer = services.ask(question, limit=limit)
+    except (QuestionError, IndexProblem) as exc:
         raise _fail(exc) from None
     click.echo(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2) if as_json else format_answer(answer))
+
+
+from qa_service.ingest.command import import_command  # noqa: E402 - the ingest layer's own command
+
+main.add_command(import_command)

@@ -32,7 +32,7 @@ def _yaml_value(value: object) -> str:
     if isinstance(value, (int, dt.date)):
         return str(value)
     if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(_yaml_value(v) for v in value) + "]"
+        return "[" + ", ".join(v if re.fullmatch(r"[a-z_]+", str(v)) else _yaml_value(v) for v in value) + "]"
     # JSON's double-quoted strings are valid YAML and need no judgement about when to quote.
     return json.dumps(str(value), ensure_ascii=False)
 
