@@ -40,9 +40,10 @@ test: $(VENV)/.installed-test
 
 SQUAD ?= ../shared/data/squad-dev-v1.1.json
 
+HELDOUT ?= ../shared/data/heldout-dev
+# All 10,570 SQuAD questions, all WikiQA and SelQA dev questions; ablations on every 3rd SQuAD question.
 bench-quality: $(VENV)/.installed-bench
-	$(BIN)/python benchmarks/squad.py $(SQUAD)
-	$(BIN)/python benchmarks/squad.py $(SQUAD) --abstention
+	$(BIN)/python benchmarks/quality.py --squad $(SQUAD) --heldout $(HELDOUT) --ablation-questions 3500
 
 bench-load: $(VENV)/.installed-bench
 	$(BIN)/python benchmarks/load.py $(SQUAD) --sizes 1,10

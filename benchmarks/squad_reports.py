@@ -35,6 +35,7 @@ class Corpus:
 
     keys: list[tuple[str, str]] = field(default_factory=list)  # (report id, passage id)
     texts: list[str] = field(default_factory=list)
+    titles: list[str] = field(default_factory=list)  # each passage's report title
     questions: list[Question] = field(default_factory=list)
     rewritten: int = 0  # paragraphs whose text needed '<'/'&' neutralised
 
@@ -81,6 +82,7 @@ def prepare(articles: list[dict], content_dir: Path, indexed: set[int]) -> Corpu
                 gold[i] = (rid, passage.id)
                 corpus.keys.append(gold[i])
                 corpus.texts.append(passage.text)
+                corpus.titles.append(title)
         for para, key in zip(paragraphs, gold):
             corpus.questions += [Question(q["question"], tuple(a["text"] for a in q["answers"]), key)
                                  for q in para["qas"]]

@@ -135,6 +135,11 @@ class Ranked:
     hit: Hit
     coverage: float
 
+    @property
+    def support(self) -> float:
+        """Return the evidence that this passage answers the question: compared with `min_coverage`."""
+        return self.coverage
+
 
 def rerank(hits: list[Hit], weights: dict[str, float], cue: re.Pattern[str] | None,
            aliases: dict[str, set[str]] | None = None, ranking: Ranking = RANKING) -> list[Ranked]:
@@ -163,8 +168,8 @@ def candidates(index: OpenIndex, question: str, limit: int = 5, history: list[st
 def suggest(index: OpenIndex, weak: list[Hit], most: int = 5) -> list[str]:
     """Return topics the reports do cover, nearest first, to offer when nothing answers."""
     def name(report_id: str) -> str:
-        meta = index.reports.get(report_id, {})
-        return meta.get("short_title") or meta.get("title") or report_id
+        meta = index.reports.get(report_id)
+        return meta.name if meta is not None else report_id
 
     topics: list[str] = []
     for hit in weak:  # passages that matched some words, but too few to answer
@@ -197,7 +202,7 @@ def ask(index: OpenIndex, question: str, limit: int = 5, history: list[str] | No
     findings: list[Finding] = []
     seen: set[str] = set()
     for candidate in ranked:
-        if candidate.coverage < ranking.min_coverage:
+        if candidate.support < ranking.min_coverage:
             continue
         hit = candidate.hit
         text = best_unit(hit.passage.text, unit_weights, cue, is_statement(hit.passage), ranking)

@@ -105,7 +105,8 @@ def prepare_query(index: OpenIndex, question: str, history: list[str] | None = N
     # Words naming a report are still searched (its title field then counts) but a finding is
     # judged on the rest: "When was Ages of concern published?" asks about publishing.
     named = report_names(index, text) if ranking.discount_report_names else set()
-    asked = [t for t in own if t not in named and t not in FORM_WORDS] or own
+    form = frozenset() if ranking.judge_form_words else FORM_WORDS
+    asked = [t for t in own if t not in named and t not in form] or own
     # A follow-up with no words of its own ("tell me more") is judged by the conversation's words.
     judged = asked or list(dict.fromkeys(context))
     boosts = {t: 1.0 for t in own or judged}

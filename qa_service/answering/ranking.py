@@ -11,11 +11,9 @@ class Ranking:
 
     Values were chosen with `make bench-quality` (BENCHMARKS.md); an ablation sets one feature
     off with `dataclasses.replace(RANKING, …)` and measures the effect on every corpus.
+    BM25F's own constants (k1, b, field weights) belong to the index: `search/format.py`.
     """
 
-    # BM25F saturation and length normalisation: the textbook values, also Whoosh's defaults.
-    k1: float = 1.2
-    b: float = 0.75
     # Passages fetched by BM25F before the rerank; more than 20 changed no SQuAD answer.
     candidates: int = 20
     # A finding must match at least this share of the question's weight (rare words weigh
@@ -31,6 +29,8 @@ class Ranking:
     context_credit: float = 0.5
     # Words naming a report in the question ("Ages of concern") are searched but not judged.
     discount_report_names: bool = True
+    # "Form words" (how *many*, what *year*) are searched but not judged unless this is set.
+    judge_form_words: bool = False
     # Earlier questions of a conversation steer a follow-up, weighing less than its own words.
     history_weight: float = 0.3
     history_depth: int = 3
