@@ -169,6 +169,8 @@ def suggest(index: OpenIndex, weak: list[Hit], most: int = 5) -> list[str]:
     """Return topics the reports do cover, nearest first, to offer when nothing answers."""
     def name(report_id: str) -> str:
         meta = index.reports.get(report_id)
+        if isinstance(meta, dict):  # catalogs before report metadata became dataclasses
+            return meta.get("short_title") or meta.get("title") or report_id
         return meta.name if meta is not None else report_id
 
     topics: list[str] = []
