@@ -68,12 +68,50 @@ def test_deleted_documents_never_come_back(tmp_path: Path) -> None:
 
 
 def test_posting_cache_stays_within_its_budget(generated, monkeypatch) -> None:
-    from qa_service.search import scoring
-
-    monkeypatch.setattr(scoring, "CACHE_BYTES", 2_000)  # a few posting lists at most
+    cache = generated.scorer.cache
+    monkeypatch.setattr(cache, "max_bytes", 2_000)  # a few posting lists at most
     before = [h.score for h in search(generated, {w: 1.0 for w in WORDS[:12]}, limit=5)]
     for word in WORDS:  # churn through every term twice: eviction must neither hang nor change scores
         search(generated, {word: 1.0}, limit=3)
         search(generated, {word: 1.0, "river": 1.0}, limit=3)
-    assert generated.scorer._cached_bytes <= 2_000 or len(generated.scorer._cache) == 1
+    assert cache.nbytes <= 2_000
     assert [h.score for h in search(generated, {w: 1.0 for w in WORDS[:12]}, limit=5)] == before
+
+
+def test_absent_terms_cost_entries_and_are_evicted(generated, monkeypatch) -> None:
+    """Made-up words must not grow memory: each costs an entry, and entries are bounded in count."""
+    from qa_service.search import scoring
+
+    cache = generated.scorer.cache
+    monkeypatch.setattr(cache, "entries", 50)
+    for n in range(400):
+        search(generated, {f"madeup{n}word": 1.0, "alpha": 1.0}, limit=3)
+    assert len(cache) <= 50
+    assert cache.nbytes <= 50 * (scoring.CACHE_BYTES // scoring.CACHE_ENTRIES + 1_000)
+    ids, weights = generated.scorer.postings("text", "madeup399word")
+    assert ids.size == 0 and weights.size == 0
+    assert search(generated, {"madeup1word": 1.0}, limit=3) == []
+
+
+def test_bounded_cache_limits_count_and_bytes() -> None:
+    from qa_service.search.cache import BoundedCache, bounded_cache
+
+    cache: BoundedCache[str, str] = BoundedCache(entries=3, max_bytes=10_000)
+    for n in range(10):
+        cache.put(f"k{n}", "v")
+    assert len(cache) == 3 and cache.get("k9") == "v" and cache.get("k0") is None
+    small = BoundedCache(entries=100, max_bytes=2_000)
+    for n in range(100):
+        small.put(n, "x" * 300)
+    assert small.nbytes <= 2_000 and 0 < len(small) < 10
+    small.put("huge", "x" * 10_000)  # larger than the whole cache: never kept
+    assert "huge" not in small and small.nbytes <= 2_000
+    calls = []
+
+    @bounded_cache(entries=2, max_bytes=10_000)
+    def double(x: int) -> int:
+        calls.append(x)
+        return 2 * x
+
+    assert [double(1), double(1), double(2), double(3), double(1)] == [2, 2, 4, 6, 2]
+    assert calls == [1, 2, 3, 1]

@@ -9,15 +9,26 @@ cache, and scores are summed with vector operations.
 from __future__ import annotations
 
 import math
-import threading
-from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
 
-CACHE_BYTES = 16 * 1024 * 1024  # posting arrays kept per worker and index version
+from qa_service.search.cache import BoundedCache
+
+# Posting lists kept per worker and index version, bounded both ways: a term absent from the
+# index costs an entry too (made-up words must not grow memory), and every entry is charged
+# its key and bookkeeping as well as its arrays.
+CACHE_BYTES = 16 * 1024 * 1024
+CACHE_ENTRIES = 20_000
+_ARRAY_BYTES = 112  # a NumPy array object beyond its data
+_EMPTY = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32))  # shared by every absent term
+
+
+def _posting_bytes(key: tuple[str, str], arrays: tuple[np.ndarray, np.ndarray]) -> int:
+    own = 0 if arrays is _EMPTY else arrays[0].nbytes + arrays[1].nbytes + 2 * _ARRAY_BYTES
+    return 64 + 49 + len(key[1]) * 4 + own  # key tuple, term string (up to 4 bytes a character)
 
 
 @dataclass(frozen=True)
@@ -41,10 +52,9 @@ class BM25F:
         self.fields = tuple(fields)
         self.k1, self.b = k1, b
         self.size = searcher.doc_count_all()
-        self._cache: OrderedDict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = OrderedDict()
-        self._cached_bytes = 0
-        self._lengths: dict[str, np.ndarray] = {}  # every query needs these: never evicted
-        self._lock = threading.Lock()
+        self.cache: BoundedCache[tuple[str, str], tuple[np.ndarray, np.ndarray]] = BoundedCache(
+            CACHE_ENTRIES, CACHE_BYTES, _posting_bytes)
+        self._lengths: dict[str, np.ndarray] = {}  # one array per field, needed by every query
 
     @cached_property
     def _leaves(self) -> list[tuple[object, int]]:
@@ -79,11 +89,9 @@ class BM25F:
     def postings(self, field: str, term: str) -> tuple[np.ndarray, np.ndarray]:
         """Return (document numbers, weights) of a term in a field, sorted by document number."""
         key = (field, term)
-        with self._lock:  # threaded servers share one scorer per version
-            hit = self._cache.get(key)
-            if hit is not None:
-                self._cache.move_to_end(key)
-                return hit
+        hit = self.cache.get(key)  # threaded servers share one scorer per version: the cache locks
+        if hit is not None:
+            return hit
         ids: list[int] = []
         weights: list[float] = []
         for reader, offset in self._leaves:
@@ -94,20 +102,12 @@ class BM25F:
                 ids.append(matcher.id() + offset)
                 weights.append(matcher.weight())
                 matcher.next()
-        arrays = (np.asarray(ids, dtype=np.int64), np.asarray(weights, dtype=np.float32))
+        arrays = (np.asarray(ids, dtype=np.int64), np.asarray(weights, dtype=np.float32)) if ids else _EMPTY
         if self.live is not None and arrays[0].size:
             keep = self.live[arrays[0]]
             arrays = (arrays[0][keep], arrays[1][keep])
-        with self._lock:
-            self._remember(key, arrays)
+        self.cache.put(key, arrays)
         return arrays
-
-    def _remember(self, key: tuple[str, str], arrays: tuple[np.ndarray, np.ndarray]) -> None:
-        self._cache[key] = arrays
-        self._cached_bytes += arrays[0].nbytes + arrays[1].nbytes
-        while self._cached_bytes > CACHE_BYTES and len(self._cache) > 1:  # least recently used first
-            _old, (ids, weights) = self._cache.popitem(last=False)
-            self._cached_bytes -= ids.nbytes + weights.nbytes
 
     def idf(self, field: str, term: str) -> float:
         """Return Whoosh's inverse document frequency for a term in a field."""
