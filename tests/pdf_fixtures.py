@@ -92,7 +92,6 @@ class _Doc(BaseDocTemplate):
         self.spec, self.total = spec, total
         self.pending = [it for it in spec.items if it.kind not in ("columns", "pagebreak")]
         self.remaining = _plain(self.pending[0].source) if self.pending else ""
-        w, h = A4
         full = Frame(self.leftMargin, self.bottomMargin, self.width, self.height, id="full")
         col = (self.width - 8 * mm) / 2
         left = Frame(self.leftMargin, self.bottomMargin, col, self.height, id="left")
@@ -100,7 +99,7 @@ class _Doc(BaseDocTemplate):
         self.addPageTemplates([PageTemplate("one", [full], onPage=self._decorate, onPageEnd=self._notes),
                                PageTemplate("two", [left, right], onPage=self._decorate, onPageEnd=self._notes)])
 
-    def _decorate(self, canv, doc) -> None:  # noqa: ANN001 - reportlab's callback
+    def _decorate(self, canv, doc) -> None:
         page = canv.getPageNumber()
         if page == 1 and self.spec.roman_pages:
             canv.addPageLabel(0, "ROMAN_LOWER")
@@ -111,7 +110,7 @@ class _Doc(BaseDocTemplate):
         footer = (f"Page {page} of {self.total}" if self.spec.footer == "page-of" else self.spec.label(page))
         canv.drawCentredString(w / 2, 12 * mm, footer)
 
-    def _notes(self, canv, doc) -> None:  # noqa: ANN001
+    def _notes(self, canv, doc) -> None:
         notes = self.spec.notes_by_page.get(canv.getPageNumber(), [])
         y = self.bottomMargin - 6 * mm
         for number, text in notes:
@@ -119,7 +118,7 @@ class _Doc(BaseDocTemplate):
             canv.drawString(self.leftMargin, y, f"{number} {text}")
             y -= NOTE_SIZE * 1.4
 
-    def afterFlowable(self, flowable) -> None:  # noqa: ANN001, N802 - reportlab's API
+    def afterFlowable(self, flowable) -> None:  # noqa: N802 - reportlab's API
         if not self.pending or not isinstance(flowable, (Table, Paragraph)):
             return
         item, page = self.pending[0], self.page
@@ -193,3 +192,23 @@ def expected_text(item: Item) -> str:
     if item.kind == "table":
         return "\n".join(" | ".join(r) for r in item.rows[1:])
     return item.text
+
+
+def bad_files(folder: Path) -> dict[str, Path]:
+    """Write the files import must refuse: encrypted, corrupt, empty, and scanned (image only)."""
+    from PIL import Image
+    from reportlab.lib.utils import ImageReader
+    from reportlab.pdfgen import canvas
+
+    folder.mkdir(parents=True, exist_ok=True)
+    files = {name: folder / name for name in ("encrypted.pdf", "corrupt.pdf", "empty.pdf", "scanned.pdf")}
+    c = canvas.Canvas(str(files["encrypted.pdf"]), encrypt="secret", invariant=1)
+    c.setFont("Vera", 10)
+    c.drawString(72, 700, "Words nobody can read without the password.")
+    c.save()
+    files["corrupt.pdf"].write_bytes(b"%PDF-1.7\n1 0 obj << /Type /Catalog \x00\xff broken" * 20)
+    files["empty.pdf"].write_bytes(b"")
+    c = canvas.Canvas(str(files["scanned.pdf"]), invariant=1)
+    c.drawImage(ImageReader(Image.new("L", (200, 100), 128)), 72, 600, width=400, height=200)
+    c.save()
+    return files

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import zipfile
+from dataclasses import replace
 from pathlib import Path
 
 import docx
@@ -42,6 +43,11 @@ def _paragraph(p: Paragraph) -> Block | None:
     return Block("paragraph", text=text)
 
 
+def _titles(document: Document) -> set[str]:
+    return {" ".join(p.text.split()) for p in document.paragraphs
+            if p.style is not None and (p.style.name or "").lower() == "title"}
+
+
 def read_docx(path: Path) -> Extracted:
     """Return a Word document's blocks in order, with its core properties as metadata."""
     try:
@@ -56,5 +62,9 @@ def read_docx(path: Path) -> Extracted:
                 blocks.append(Block("table", rows=rows))
         elif (block := _paragraph(item)) is not None:
             blocks.append(block)
+    if any(b.kind == "heading" and b.level == 1 and b.text == t for b in blocks for t in _titles(document)):
+        # A "Title" paragraph is the top level, so "Heading 1" is the level below it.
+        blocks = [replace(b, level=min(b.level + 1, 6)) if b.kind == "heading" and b.text not in
+                  _titles(document) else b for b in blocks]
     first_heading = next((b.text for b in blocks if b.kind == "heading"), None)
     return Extracted(blocks, _metadata(document), None, first_heading)

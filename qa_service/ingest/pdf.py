@@ -12,6 +12,7 @@ from xml.etree import ElementTree
 import pdfplumber
 import pypdfium2
 from pdfminer.pdfdocument import PDFPasswordIncorrect
+from pdfplumber.utils.exceptions import PdfminerException
 
 from qa_service.ingest.blocks import FN_CLOSE, FN_OPEN, Block, Extracted, ImportProblem
 from qa_service.ingest.pdf_blocks import HEADING_RATIO, BlockBuilder, join_lines, vocabulary
@@ -133,13 +134,19 @@ def _largest_text(lines: list[Line]) -> str | None:
     return " ".join(ln.text for ln in sized if ln.size == top) or None
 
 
+def _problem(exc: Exception) -> ImportProblem:
+    """Return the one-line reason a PDF cannot be read (pdfplumber wraps pdfminer's errors)."""
+    cause = exc.args[0] if isinstance(exc, PdfminerException) and exc.args else exc
+    if isinstance(cause, PDFPasswordIncorrect):
+        return ImportProblem("encrypted PDF: it needs a password to open")
+    return ImportProblem(f"not a readable PDF ({type(cause).__name__}: {str(cause)[:80]})".replace(": )", ")"))
+
+
 def _open(path: Path) -> Any:
     try:
         return pdfplumber.open(path)
-    except PDFPasswordIncorrect:
-        raise ImportProblem("encrypted PDF: it needs a password to open") from None
     except Exception as exc:  # noqa: BLE001 - pdfminer raises many kinds for a damaged file
-        raise ImportProblem(f"not a readable PDF ({type(exc).__name__}: {str(exc)[:80]})") from None
+        raise _problem(exc) from None
 
 
 def read_pdf(path: Path) -> Extracted:
@@ -152,10 +159,8 @@ def read_pdf(path: Path) -> Extracted:
                 pages.append((float(page.height), page_lines(page, n)))
                 page.close()  # pdfplumber caches every object of a page; free them as we go
             meta = _metadata(pdf)
-        except PDFPasswordIncorrect:
-            raise ImportProblem("encrypted PDF: it needs a password to open") from None
         except Exception as exc:  # noqa: BLE001
-            raise ImportProblem(f"not a readable PDF ({type(exc).__name__}: {str(exc)[:80]})") from None
+            raise _problem(exc) from None
     empty = [n for n, (_, lines) in enumerate(pages, start=1) if not lines]
     if len(empty) == len(pages):
         raise ImportProblem("no text layer (a scanned PDF?); it needs OCR before it can be imported")
