@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 QA_INDEX_DIR ?= index
 export QA_INDEX_DIR
 
-.PHONY: run test index bench-quality bench-load clean
+.PHONY: run test index bench-quality bench-load bench-import clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,10 @@ bench-quality: $(VENV)/.installed-bench
 
 bench-load: $(VENV)/.installed-bench
 	$(BIN)/python benchmarks/load.py $(SQUAD) --sizes 1,10
+
+bench-import: $(VENV)/.installed-test
+	bash scripts/ensure-poppler.sh
+	$(BIN)/python benchmarks/import_bench.py
 
 clean:
 	rm -rf $(VENV) $(QA_INDEX_DIR) .pytest_cache
