@@ -92,13 +92,16 @@ def best_unit(passage: str, weights: dict[str, float], cue: re.Pattern[str] | No
 
 
 def sentence_share(passage: str, weights: dict[str, float], aliases: dict[str, set[str]] | None = None,
-                   whole: bool = False) -> float:
-    """Return the largest share of the question's weight found inside one sentence or clause."""
+                   whole: bool = False, context: frozenset[str] = frozenset()) -> float:
+    """Return the largest share of the question's weight found inside one sentence or clause.
+
+    `context` terms (a report's name, held by its title) count as inside every sentence.
+    """
     total = sum(weights.values())
     if not total:
         return 0.0
     aliases = aliases or {}
-    return max((sum(w for t, w in weights.items() if t in terms or aliases.get(t, set()) & terms)
+    return max((sum(w for t, w in weights.items() if t in context or t in terms or aliases.get(t, set()) & terms)
                 for _piece, terms in unit_terms(passage, whole)), default=0.0) / total
 
 
@@ -110,11 +113,12 @@ def citation(hit: Hit) -> Citation:
 
 
 def coverage(hit: Hit, weights: dict[str, float], aliases: dict[str, set[str]] | None = None,
-             context_credit: float = RANKING.context_credit) -> float:
+             context_credit: float = RANKING.context_credit, named: frozenset[str] = frozenset()) -> float:
     """Return the share of the question's weight that a passage matches (a synonym counts).
 
-    A word found only in the report's title or the section heading counts for `context_credit`:
-    naming the report in a question must not make every passage of it look like an answer.
+    A word found only in the report's title or the section heading counts for `context_credit`,
+    unless the question uses it to name a report (`named`): then the passage, being part of the
+    report named, holds it in full.
     """
     total = sum(weights.values())
     aliases = aliases or {}
@@ -124,7 +128,7 @@ def coverage(hit: Hit, weights: dict[str, float], aliases: dict[str, set[str]] |
         if names & hit.in_text:
             got += weight
         elif names & hit.matched:
-            got += context_credit * weight
+            got += (1.0 if term in named else context_credit) * weight
     return got / total if total else 0.0
 
 
@@ -142,14 +146,17 @@ class Ranked:
 
 
 def rerank(hits: list[Hit], weights: dict[str, float], cue: re.Pattern[str] | None,
-           aliases: dict[str, set[str]] | None = None, ranking: Ranking = RANKING) -> list[Ranked]:
+           aliases: dict[str, set[str]] | None = None, ranking: Ranking = RANKING,
+           named: frozenset[str] = frozenset()) -> list[Ranked]:
     """Reorder BM25's hits by how much of the question each covers, in all and in one sentence."""
     def adjusted(hit: Hit) -> Ranked:
-        covered = coverage(hit, weights, aliases, ranking.context_credit)
+        covered = coverage(hit, weights, aliases, ranking.context_credit, named)
         # Coordination: a passage matching all of the question beats one repeating part of it,
         # and one whose matches sit together in a sentence beats one that scatters them.
         factor = covered ** ranking.coordination
-        factor *= 1 + ranking.sentence_boost * sentence_share(hit.passage.text, weights, aliases, is_statement(hit.passage))
+        context = named & (hit.matched - hit.in_text)  # the report's name, from its title
+        factor *= 1 + ranking.sentence_boost * sentence_share(hit.passage.text, weights, aliases,
+                                                              is_statement(hit.passage), context)
         if satisfies(cue, hit.passage.text):
             factor *= 1 + ranking.cue_boost
         return Ranked(replace(hit, score=hit.score * factor), covered)
@@ -162,7 +169,7 @@ def candidates(index: OpenIndex, question: str, limit: int = 5, history: list[st
     """Return the prepared question and its reranked passages, before any is judged."""
     query = prepare_query(index, question, history, thesaurus.load() if groups is None else groups, ranking)
     hits = search(index, query.boosts, limit=max(ranking.candidates, limit), reports=reports)
-    return query, rerank(hits, query.weights, expected_answer(question), query.aliases, ranking)
+    return query, rerank(hits, query.weights, expected_answer(question), query.aliases, ranking, query.named)
 
 
 def suggest(index: OpenIndex, weak: list[Hit], most: int = 5) -> list[str]:
@@ -199,8 +206,10 @@ def ask(index: OpenIndex, question: str, limit: int = 5, history: list[str] | No
     query, ranked = candidates(index, question, limit, history, reports, groups, ranking)
     cue = expected_answer(question)
     # Synonyms help pick the clause too, at the weight they were searched with.
-    unit_weights = {t: query.weights[src] * ranking.expansion_weight for src, syn in query.aliases.items()
-                    if src in query.weights for t in syn} | query.weights
+    # Words naming the report are left out: every sentence of that report is about them.
+    asked = {t: w for t, w in query.weights.items() if t not in query.named} or query.weights
+    unit_weights = {t: asked[src] * ranking.expansion_weight for src, syn in query.aliases.items()
+                    if src in asked for t in syn} | asked
     findings: list[Finding] = []
     seen: set[str] = set()
     for candidate in ranked:

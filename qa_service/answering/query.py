@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass, field
 
 from qa_service.answering.ranking import RANKING, Ranking
@@ -27,18 +28,31 @@ class PreparedQuery:
     aliases: dict[str, set[str]] = field(default_factory=dict)  # own term → synonym terms
     expanded_terms: list[str] = field(default_factory=list)
     did_you_mean: str | None = None
+    named: frozenset[str] = frozenset()               # judged terms that name a report
+
+
+SPELLING_MAX_LETTERS, SPELLING_MAX_WORDS, SPELLING_BUDGET_S = 30, 8, 0.03
 
 
 def correct_spelling(index: OpenIndex, question: str) -> str | None:
-    """Return the question with unknown words replaced by the closest indexed word, or None."""
-    changed = False
+    """Return the question with unknown words replaced by the closest indexed word, or None.
+
+    The work is capped: words over SPELLING_MAX_LETTERS letters are never looked up (a 1,000-letter
+    "word" cost up to a second), at most SPELLING_MAX_WORDS unknown words are, and none after
+    SPELLING_BUDGET_S of this question's time; the rest are searched as they are.
+    """
+    changed, looked_up = False, 0
+    deadline = time.perf_counter() + SPELLING_BUDGET_S
 
     def fix(match: re.Match[str]) -> str:
-        nonlocal changed
+        nonlocal changed, looked_up
         word = match.group()
+        if len(word) > SPELLING_MAX_LETTERS or looked_up >= SPELLING_MAX_WORDS or time.perf_counter() > deadline:
+            return word
         terms = analyze(word)
         if not terms or any(index.known(t) for t in terms):
             return word
+        looked_up += 1
         # One edit, or two when they swap neighbouring letters ("brith" → "birth"), with the first
         # letter kept: looser settings turn unanswerable questions into wrong answers.
         found = index.corrector.suggest(word, limit=1, maxdist=1, prefix=1)
@@ -102,11 +116,12 @@ def prepare_query(index: OpenIndex, question: str, history: list[str] | None = N
     text = corrected or question
     own = query_terms(text)
     context = [t for q in (history or [])[-ranking.history_depth:] for t in query_terms(q) if t not in own]
-    # Words naming a report are still searched (its title field then counts) but a finding is
-    # judged on the rest: "When was Ages of concern published?" asks about publishing.
-    named = report_names(index, text) if ranking.discount_report_names else set()
+    # Words naming a report are searched (its title field then counts); how a finding is judged
+    # on them is `ranking.report_names` ("When was Ages of concern published?" asks about publishing).
+    named = report_names(index, text) if ranking.report_names != "off" else set()
     form = frozenset() if ranking.judge_form_words else FORM_WORDS
-    asked = [t for t in own if t not in named and t not in form] or own
+    dropped = named if ranking.report_names == "discount" else set()
+    asked = [t for t in own if t not in dropped and t not in form] or own
     # A follow-up with no words of its own ("tell me more") is judged by the conversation's words.
     judged = asked or list(dict.fromkeys(context))
     boosts = {t: 1.0 for t in own or judged}
@@ -116,4 +131,5 @@ def prepare_query(index: OpenIndex, question: str, history: list[str] | None = N
     for synonyms in aliases.values():
         boosts |= {t: ranking.expansion_weight for t in synonyms if t not in boosts}
     weights = {t: index.weight(t) for t in judged}
-    return PreparedQuery(own, weights, boosts, aliases, shown, corrected)
+    named_judged = frozenset(named) & weights.keys() if ranking.report_names == "context" else frozenset()
+    return PreparedQuery(own, weights, boosts, aliases, shown, corrected, named_judged)
