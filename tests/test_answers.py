@@ -92,6 +92,18 @@ def test_lowercase_words_do_not_trigger_acronyms(bundled) -> None:
     assert "special educational needs" in ask(bundled, "What is SEND?").expanded_terms
 
 
+@pytest.mark.parametrize("question", ["What did the LSCBs do?", "What was the SCR's finding?",
+                                      "What did the LSCBs' reviews find?", "What did the SCRs say?"])
+def test_acronym_plurals_and_possessives_expand_like_the_singular(bundled, question: str) -> None:
+    expanded = ask(bundled, question).expanded_terms
+    assert "Local Safeguarding Children Board" in expanded or "serious case review" in expanded
+
+
+def test_acronym_plural_is_not_a_longer_word(bundled) -> None:
+    assert "special educational needs" not in ask(bundled, "What did SENDER say?").expanded_terms
+    assert "serious case review" not in ask(bundled, "What did SCRIPTS say?").expanded_terms
+
+
 def test_a_users_thesaurus_file_extends_the_bundled_one(tmp_path) -> None:
     extra = tmp_path / "mine.txt"
     extra.write_text("# ours\nkinship care, family and friends care\n", encoding="utf-8")

@@ -75,7 +75,8 @@ def _contains(sequence: list[str], part: list[str]) -> bool:
 
 def _matches(entry: Entry, question: str, sequence: list[str]) -> bool:
     if entry.acronym:
-        return re.search(rf"(?<![\w-]){re.escape(entry.text)}(?![\w-])", question) is not None
+        # The plural and the possessive count as the acronym: "LSCBs", "SCR's", "LSCBs'".
+        return re.search(rf"(?<![\w-]){re.escape(entry.text)}(?:s?['’]s?|s)?(?![\w-])", question) is not None
     return _contains(sequence, analyze(entry.text))
 
 
