@@ -7,7 +7,10 @@ import re
 import time
 import uuid
 from collections.abc import Mapping
-from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from flask import Flask, Response
 
 __version__ = "0.1.0"
 
@@ -16,15 +19,20 @@ CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' 
        "connect-src 'self'; font-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
 
 
-def create_app(config: Mapping[str, object] | None = None):  # type: ignore[no-untyped-def]
+def printable(text: str) -> str:
+    """Return text safe for one log line: control and unprintable characters escaped."""
+    # A "%0a" in a path would otherwise write a forged line into the access log.
+    return text if text.isprintable() else "".join(
+        c if c.isprintable() else c.encode("unicode_escape", "backslashreplace").decode("ascii") for c in text)
+
+
+def create_app(config: Mapping[str, object] | None = None) -> Flask:
     """Create the Flask app: settings from QA_* variables, then `config`; nothing opened yet."""
     from flask import Flask, g, request
 
     from qa_service import config as settings
-    from qa_service.answering import thesaurus
-    from qa_service.search.retrieval import IndexHolder
-    from qa_service.web import admin, api
-    from qa_service.web import pages as web
+    from qa_service.services import build_services
+    from qa_service.web import admin, api, pages
     from qa_service.web.errors import register_error_handlers
 
     app = Flask(__name__)
@@ -32,14 +40,13 @@ def create_app(config: Mapping[str, object] | None = None):  # type: ignore[no-u
     if config:
         app.config.from_mapping(config)
     app.config["MAX_CONTENT_LENGTH"] = int(app.config["MAX_BODY_BYTES"])
-    app.json.ensure_ascii = False  # type: ignore[attr-defined]
-    # The holder opens the index on first use, per worker process, and follows new versions.
-    app.extensions["qa_index"] = IndexHolder(Path(str(app.config["INDEX_DIR"])))
-    # A broken thesaurus file should stop the service at start, not fail every question later.
-    app.extensions["qa_thesaurus"] = thesaurus.load(str(app.config["THESAURUS"] or ""))
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]  # DefaultJSONProvider has it
+    # One place hands out the settings, limits, live index (opened on first use, per worker,
+    # following new versions), thesaurus and ranking. A broken thesaurus stops the app here.
+    app.extensions["qa"] = build_services(app.config)
     app.register_blueprint(api.bp)
     app.register_blueprint(admin.bp)
-    app.register_blueprint(web.bp)
+    app.register_blueprint(pages.bp)
     register_error_handlers(app)
     access = logging.getLogger("qa_service.access")
 
@@ -50,14 +57,15 @@ def create_app(config: Mapping[str, object] | None = None):  # type: ignore[no-u
         g.started = time.perf_counter()
 
     @app.after_request
-    def finish(response):  # type: ignore[no-untyped-def]
+    def finish(response: Response) -> Response:
         response.headers["Content-Security-Policy"] = CSP
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["Referrer-Policy"] = "no-referrer"
         response.headers["X-Frame-Options"] = "DENY"
         response.headers["X-Request-ID"] = g.get("request_id", "-")
         ms = (time.perf_counter() - g.get("started", time.perf_counter())) * 1000
-        access.info("%s %s %s %.1fms id=%s", request.method, request.path, response.status_code, ms,
+        access.info("%s %s %s %.1fms id=%s", printable(request.method), printable(request.path),
+                    response.status_code, ms,
                     g.get("request_id", "-"))
         return response
 

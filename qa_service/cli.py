@@ -173,8 +173,11 @@ def ask_command(question: str, index_dir: Path, limit: int, as_json: bool) -> No
     try:
         ask_request_model(services.limits).model_validate({"question": question, "limit": limit})
     except ValidationError as exc:
-        first = issues(exc)[0]
-        raise click.BadParameter(first.message, param_hint=f"'{first.field}'") from None
+        for issue in issues(exc):
+            if issue.field == "limit":  # a wrong option is misuse (exit 2)
+                raise click.BadParameter(issue.message, param_hint="'--limit'") from None
+            if question.strip():  # an empty question is reported by ask() itself, below
+                raise click.ClickException(f"{issue.field}: {issue.message}") from None
     try:
         answer = services.ask(question, limit=limit)
     except (QuestionError, IndexProblem) as exc:

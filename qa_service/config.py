@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 
@@ -29,6 +30,8 @@ SETTINGS = (
     Setting("MAX_BODY_BYTES", 65536, "Largest request body accepted, in bytes."),
     Setting("MAX_LIMIT", 20, "Most findings one answer may ask for."),
     Setting("MAX_HISTORY", 10, "Most earlier questions a request may send as history."),
+    Setting("READ_TIMEOUT", 5, "Seconds a client has to send a request's headers, and again its body; slower clients are dropped (408 for a body)."),
+    Setting("MAX_REQUESTS", 10000, "Requests a server worker answers before it is replaced (±10% jitter); 0 = never."),
 )
 
 
@@ -48,6 +51,27 @@ def from_env(environ: dict[str, str] | None = None) -> dict[str, object]:
         s.name: _convert(s, environ[s.env]) if s.env in environ else s.default
         for s in SETTINGS
     }
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The request limits every way in (API, chat page, CLI) enforces, read from the settings."""
+
+    question_chars: int
+    body_bytes: int
+    findings: int
+    history: int
+
+    @classmethod
+    def from_settings(cls, settings: Mapping[str, object]) -> Limits:
+        """Return the limits named by a settings mapping (QA_MAX_* values)."""
+        def number(name: str) -> int:
+            value = settings[name]
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"QA_{name} must be a whole number of at least 1, got {value!r}")
+            return value
+        return cls(number("MAX_QUESTION_CHARS"), number("MAX_BODY_BYTES"), number("MAX_LIMIT"),
+                   number("MAX_HISTORY"))
 
 
 def setting_default(name: str) -> str:

@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import json
 import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
 from pathlib import Path
 
 import pytest
+from jsonschema import Draft202012Validator
 
+from qa_service import config
+from qa_service.config import Limits
 from qa_service.search.builder import build_index
 from qa_service.search.retrieval import IndexHolder
+from qa_service.web.openapi import openapi_document
 
 ROOT = Path(__file__).resolve().parent.parent
 BUNDLED = ROOT / "content"
@@ -24,6 +34,51 @@ def write_report(folder: Path, name: str, body: str, title: str = "A test report
         encoding="utf-8",
     )
     return path
+
+
+CLI = Path(sys.executable).parent / "qa-service"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_healthy(base: str, proc: subprocess.Popen, seconds: float = 20) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"server exited: {proc.stdout.read() if proc.stdout else ''}")
+        try:
+            with urllib.request.urlopen(base + "/api/health", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.1)
+    raise AssertionError("server did not become healthy")
+
+
+def post_json(url: str, body: dict) -> dict:
+    request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read())
+
+
+def schema_validator(name: str) -> Draft202012Validator:
+    """Return a validator for one component schema of the app's own OpenAPI document."""
+    doc = openapi_document(Limits.from_settings(config.from_env()))
+    return Draft202012Validator({"$ref": f"#/components/schemas/{name}", "components": doc["components"]})
+
+
+def assert_problem(response, status: int) -> dict:
+    assert response.status_code == status, response.data
+    assert response.mimetype == "application/problem+json"
+    body = response.get_json(force=True)
+    schema_validator("Problem").validate(body)
+    assert body["status"] == status and body["detail"]
+    return body
 
 
 @pytest.fixture(scope="session")

@@ -7,13 +7,12 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate as validate_spec
 
 from qa_service import create_app
 from qa_service.answering import answer as answer_module
 from qa_service.cli import main as cli_main
-from qa_service.web.openapi import openapi_document
+from tests.conftest import assert_problem, schema_validator
 
 
 @pytest.fixture
@@ -24,21 +23,6 @@ def app(bundled_index: Path):
 @pytest.fixture
 def client(app):
     return app.test_client()
-
-
-def schema_validator(name: str) -> Draft202012Validator:
-    """Return a validator for one component schema of the app's own OpenAPI document."""
-    doc = openapi_document()
-    return Draft202012Validator({"$ref": f"#/components/schemas/{name}", "components": doc["components"]})
-
-
-def assert_problem(response, status: int) -> dict:
-    assert response.status_code == status, response.data
-    assert response.mimetype == "application/problem+json"
-    body = response.get_json(force=True)
-    schema_validator("Problem").validate(body)
-    assert body["status"] == status and body["detail"]
-    return body
 
 
 def test_ask_returns_cited_findings(client) -> None:
@@ -164,7 +148,7 @@ def test_unexpected_error_is_a_problem_that_leaks_nothing(client, monkeypatch, c
     def broken(*args, **kwargs):
         raise RuntimeError("secret internal detail /srv/path")
 
-    monkeypatch.setattr("qa_service.web.api.ask", broken)
+    monkeypatch.setattr("qa_service.services.ask", broken)
     response = client.post("/api/ask", json={"question": "fathers"}, headers={"X-Request-ID": "trace-123"})
     body = assert_problem(response, 500)
     assert "secret" not in response.get_data(as_text=True)
@@ -182,10 +166,11 @@ def test_security_headers_on_every_response(client) -> None:
 def test_default_limit_is_five(client, monkeypatch) -> None:
     seen = {}
 
-    def spy(index, question, limit, history, reports, groups):
+    def spy(index, question, limit, history, reports, groups, ranking):
         seen["limit"] = limit
-        return answer_module.ask(index, question, limit=limit, history=history, reports=reports, groups=groups)
+        return answer_module.ask(index, question, limit=limit, history=history, reports=reports, groups=groups,
+                                 ranking=ranking)
 
-    monkeypatch.setattr("qa_service.web.api.ask", spy)
+    monkeypatch.setattr("qa_service.services.ask", spy)
     client.post("/api/ask", json={"question": "young people"})
     assert seen["limit"] == 5

@@ -11,8 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT
-from tests.test_serve import CLI, free_port, wait_healthy
+from tests.conftest import CLI, ROOT, free_port, wait_healthy
 
 pytestmark = pytest.mark.browser
 

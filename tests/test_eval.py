@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from qa_service.answering.answer import ask
 from qa_service.answering.evaluate import GoldError, evaluate, read_gold
 from qa_service.cli import main
 
@@ -19,7 +20,7 @@ def write_gold(tmp_path: Path, lines: list[str]) -> Path:
 
 
 def test_metrics_on_the_bundled_report(bundled, tmp_path: Path) -> None:
-    fathers = next(p["id"] for p in bundled.report("ages-of-concern")["passages"] if "fathers" in p["text"])
+    fathers = next(p.id for p in bundled.report("ages-of-concern").passages if "fathers" in p.text)
     gold = read_gold(write_gold(tmp_path, [
         "# passage, report and answer kinds of gold",
         json.dumps({"question": "What about fathers?", "passage_id": fathers, "answer": "role of the fathers"}),
@@ -28,7 +29,7 @@ def test_metrics_on_the_bundled_report(bundled, tmp_path: Path) -> None:
         json.dumps({"question": "What is the capital of France?", "answerable": False}),
         json.dumps({"question": "Who won the 1966 world cup?", "answerable": False}),
     ]))
-    metrics = evaluate(bundled, gold).metrics()
+    metrics = evaluate(lambda q, limit: ask(bundled, q, limit=limit), gold).metrics()
     assert metrics["questions"] == 5
     assert metrics["recall@1"] == pytest.approx(2 / 3)
     assert metrics["finding@1"] == 1.0

@@ -9,7 +9,7 @@ import pytest
 from qa_service.answering.answer import ask
 from qa_service.ingest.content import ContentError
 from qa_service.search import builder as indexing
-from qa_service.search import versions
+from qa_service.search import format, versions
 from qa_service.search.builder import build_index
 from qa_service.search.retrieval import IndexHolder, analyze
 from tests.conftest import write_report
@@ -30,9 +30,9 @@ def test_build_writes_a_version_and_points_at_it(tmp_path: Path, content_copy: P
     summary = build_index(content_copy, index_dir)
     assert summary.reports == 2 and summary.passages > 10
     assert versions.current_version(index_dir) == summary.version
-    manifest = versions.read_manifest(index_dir, summary.version)
-    assert manifest["passages"] == summary.passages
-    assert set(manifest["files"]) == {"ages-of-concern.md", "ages-of-concern-related.md"}
+    manifest = format.read_manifest(index_dir, summary.version)
+    assert manifest.passages == summary.passages
+    assert set(manifest.files) == {"ages-of-concern.md", "ages-of-concern-related.md"}
     assert "2 reports" in summary.line() and "passages in" in summary.line()
 
 
@@ -109,7 +109,7 @@ def test_old_versions_are_pruned(tmp_path: Path, content_copy: Path) -> None:
 
 
 def test_missing_index_says_how_to_build(tmp_path: Path) -> None:
-    with pytest.raises(versions.NoIndexError, match="qa-service index build"):
+    with pytest.raises(format.NoIndexError, match="qa-service index build"):
         IndexHolder(tmp_path / "nothing").get()
 
 

@@ -14,8 +14,7 @@ from pathlib import Path
 import pytest
 
 from qa_service.search.builder import build_index
-from tests.conftest import write_report
-from tests.test_serve import CLI, free_port, post_json, wait_healthy
+from tests.conftest import CLI, free_port, post_json, wait_healthy, write_report
 
 pytestmark = pytest.mark.slow
 QUESTIONS = ["What about fathers?", "pre-birth assessments", "young people treated as adults",

@@ -22,8 +22,7 @@ from qa_service.search import versions
 from qa_service.search.builder import build_index
 from qa_service.search.retrieval import IndexHolder
 from qa_service.search.status import index_status
-from tests.conftest import write_report
-from tests.test_api import assert_problem, schema_validator
+from tests.conftest import assert_problem, schema_validator, write_report
 
 QUESTIONS = ["What about fathers?", "pre-birth assessments", "young people treated as adults",
              "When was it published?", "apprenticeships skills"]
@@ -72,12 +71,12 @@ def test_incremental_build_answers_like_a_full_build(tmp_path: Path, content_cop
 def test_passage_ids_survive_edits_elsewhere(tmp_path: Path, content_copy: Path) -> None:
     index_dir = tmp_path / "index"
     build_index(content_copy, index_dir)
-    old = {p["id"] for p in IndexHolder(index_dir).get().report("ages-of-concern")["passages"]}
+    old = {p.id for p in IndexHolder(index_dir).get().report("ages-of-concern").passages}
     main_report = content_copy / "ages-of-concern.md"
     main_report.write_text(main_report.read_text(encoding="utf-8").replace(
         "## Summary\n", "## Summary\n\nA note added before the summary.\n"), encoding="utf-8")
     build_index(content_copy, index_dir)
-    new = {p["id"] for p in IndexHolder(index_dir).get().report("ages-of-concern")["passages"]}
+    new = {p.id for p in IndexHolder(index_dir).get().report("ages-of-concern").passages}
     assert old < new and len(new - old) == 1
 
 

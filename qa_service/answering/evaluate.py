@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 import statistics
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from qa_service.answering.answer import ask
-from qa_service.search.retrieval import OpenIndex
+from qa_service.answering.answer import Answer
 
 MAX_LINES = 100_000
 FIELDS = {"question", "report_id", "passage_id", "answer", "answerable"}
@@ -113,11 +113,11 @@ def _rank(gold: GoldQuestion, keys: list[tuple[str, str]]) -> int | None:
     return None
 
 
-def evaluate(index: OpenIndex, gold: list[GoldQuestion], limit: int = 10) -> EvalResult:
-    """Ask every gold question through the same code as the API and score the answers."""
+def evaluate(ask: Callable[..., Answer], gold: list[GoldQuestion], limit: int = 10) -> EvalResult:
+    """Ask every gold question through `ask` (the service's own, as the API uses) and score the answers."""
     result = EvalResult()
     for g in gold:
-        answer = ask(index, g.question, limit=limit)
+        answer = ask(g.question, limit=limit)
         result.ms.append(answer.took_ms)
         if not g.answerable:
             result.wrongly_answered.append(answer.found)

@@ -1,10 +1,10 @@
-"""The Whoosh schema and analyzer, and building a new index version from the content folder."""
+"""Building a new index version from the content folder, beside the live one."""
 
 from __future__ import annotations
 
 import ctypes
+import dataclasses
 import datetime as dt
-import hashlib
 import json
 import multiprocessing.util
 import os
@@ -17,20 +17,31 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from whoosh import index as whoosh_index
-from whoosh.fields import ID, NUMERIC, STORED, TEXT, Schema
 
 from qa_service.ingest.content import ContentError, Passage, Report, content_files, parse_report
 from qa_service.search import versions
-from qa_service.search.analysis import STOP_WORDS, make_analyzer
-from qa_service.search.versions import MANIFEST
+from qa_service.search.analysis import STOP_WORDS
+from qa_service.search.format import (
+    CATALOG_FILE,
+    MANIFEST,
+    REPORTS_DIR,
+    SCHEMA_VERSION,
+    WORDS_FILE,
+    IndexProblem,
+    Manifest,
+    NoReportsError,
+    PassageRecord,
+    ReportDetail,
+    ReportMeta,
+    current_version,
+    file_hash,
+    make_schema,
+    meta_from_json,
+    read_catalog,
+    read_manifest,
+    versions_dir,
+)
 
-# Field weights for BM25F: passage text counts most; headings and titles give context.
-FIELD_BOOSTS = {"text": 1.0, "section": 0.5, "title": 0.4}
-CATALOG_FILE = "catalog.json"   # every report's metadata: small, loaded by every worker
-REPORTS_DIR = "reports"         # one <id>.json per report (page HTML, passages), read on demand
-WORDS_FILE = "words.json"
-# Bump when the schema or analyzer changes: an index built otherwise is rebuilt in full.
-SCHEMA_VERSION = 6
 # Whoosh's two-process writer pays off from about a thousand passages (~500 KB of Markdown).
 MULTIPROCESS_FROM_BYTES = 500_000
 
@@ -39,21 +50,6 @@ MULTIPROCESS_FROM_BYTES = 500_000
 # field: that field's hidden part has no length column, and whoosh-reloaded 2.7.5 then checks the
 # disk for the column once per posting while committing, which made builds twice as slow.
 _WORDS = re.compile(r"[^\W\d_]{3,}")
-
-
-def make_schema() -> Schema:
-    """Return the schema: searchable text, section and title, plus what a citation needs."""
-    analyzer = make_analyzer()
-    return Schema(
-        id=ID(stored=True, unique=True),
-        report_id=ID(stored=True),
-        ordinal=NUMERIC(stored=True),
-        kind=ID(stored=True),
-        text=TEXT(analyzer=analyzer, stored=True, phrase=False, field_boost=FIELD_BOOSTS["text"]),
-        section=TEXT(analyzer=analyzer, stored=True, phrase=False, field_boost=FIELD_BOOSTS["section"]),
-        title=TEXT(analyzer=analyzer, stored=True, phrase=False, field_boost=FIELD_BOOSTS["title"]),
-        source_url=STORED(),
-    )
 
 
 @dataclass(frozen=True)
@@ -80,7 +76,7 @@ class BuildPlan:
     """Which content files must be analysed and which reports carry over from the live version."""
 
     changed: list[Path]
-    kept: dict[str, dict]          # report id → its entry in the previous catalog
+    kept: dict[str, ReportMeta]    # report id → its entry in the previous catalog
     kept_files: dict[str, dict]    # relative path → {"sha256", "report_id"}
     dropped_ids: set[str]          # report ids whose documents leave the index
     base: Path | None              # previous version folder to start from, None for a full build
@@ -100,12 +96,12 @@ def passage_document(report: Report, passage: Passage) -> dict[str, object]:
     }
 
 
-def report_detail(report: Report, relpath: str) -> dict[str, object]:
+def report_detail(report: Report, relpath: str) -> ReportDetail:
     """Return what reports/<id>.json keeps: metadata, page HTML and passages."""
-    return {**report.metadata(), "file": relpath, "html": report.html, "passages": [
-        {"id": p.id, "ordinal": p.ordinal, "kind": p.kind, "section": p.section, "text": p.text}
-        for p in report.passages
-    ]}
+    passages = [PassageRecord(p.id, p.ordinal, p.kind, p.section, p.text, getattr(p, "page", None),
+                              getattr(p, "page_end", None), getattr(p, "page_label", None))
+                for p in report.passages]
+    return ReportDetail(meta_from_json({**report.metadata(), "file": relpath}), report.html, passages)
 
 
 def report_words(report: Report) -> set[str]:
@@ -113,31 +109,16 @@ def report_words(report: Report) -> set[str]:
     return {w for p in report.passages for w in _WORDS.findall(p.text.lower())} - STOP_WORDS
 
 
-def catalog_entry(detail: dict[str, object]) -> dict[str, object]:
-    """Return the catalog's part of a report's detail: everything but page HTML and passages."""
-    return {k: v for k, v in detail.items() if k not in ("html", "passages")}
-
-
-def read_detail(version_dir: Path, report_id: str) -> dict:
-    """Return one report's detail from a version folder."""
-    return json.loads((version_dir / REPORTS_DIR / f"{report_id}.json").read_text(encoding="utf-8"))
-
-
-def file_hash(path: Path) -> str:
-    """Return a content file's SHA-256, the key that decides whether it is analysed again."""
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def plan_build(content_dir: Path, index_dir: Path, full: bool) -> BuildPlan:
     """Compare content files with the live version's manifest and decide what to re-analyse."""
     files = content_files(content_dir)
-    live = versions.current_version(index_dir)
-    manifest = versions.read_manifest(index_dir, live) if live else {}
-    if full or not live or manifest.get("schema") != SCHEMA_VERSION:
+    live = current_version(index_dir)
+    manifest = read_manifest(index_dir, live) if live else None
+    if full or not live or manifest is None or manifest.schema != SCHEMA_VERSION:
         return BuildPlan(files, {}, {}, set(), None)
-    base = versions.versions_dir(index_dir) / live
-    before: dict[str, dict] = manifest["files"]
-    previous = json.loads((base / CATALOG_FILE).read_text(encoding="utf-8"))
+    base = versions_dir(index_dir) / live
+    before = manifest.files
+    previous = read_catalog(base)
     changed, kept_files = [], {}
     for path in files:
         rel = str(path.relative_to(content_dir))
@@ -230,7 +211,8 @@ def _write_whoosh(staged: Path, plan: BuildPlan, reports: Iterable[Report]) -> l
     return written
 
 
-def _write_reports(staged: Path, plan: BuildPlan, content_dir: Path, reports: list[Report]) -> dict[str, dict]:
+def _write_reports(staged: Path, plan: BuildPlan, content_dir: Path,
+                   reports: list[Report]) -> dict[str, ReportMeta]:
     """Write each report's detail file (carried over when unchanged) and return the catalog."""
     folder = staged / REPORTS_DIR
     folder.mkdir()
@@ -244,12 +226,14 @@ def _write_reports(staged: Path, plan: BuildPlan, content_dir: Path, reports: li
         words.update((folder / f"{report_id}.words").read_text(encoding="utf-8").split())
     for report in reports:
         detail = report_detail(report, str(Path(report.path).relative_to(content_dir)))
-        (folder / f"{report.id}.json").write_text(json.dumps(detail, ensure_ascii=False), encoding="utf-8")
+        (folder / f"{report.id}.json").write_text(json.dumps(detail.to_dict(), ensure_ascii=False),
+                                                  encoding="utf-8")
         own = sorted(report_words(report))
         (folder / f"{report.id}.words").write_text("\n".join(own), encoding="utf-8")
-        catalog[report.id] = catalog_entry(detail)
+        catalog[report.id] = detail.meta
         words.update(own)
-    (staged / CATALOG_FILE).write_text(json.dumps(catalog, ensure_ascii=False), encoding="utf-8")
+    (staged / CATALOG_FILE).write_text(json.dumps({rid: m.to_dict() for rid, m in catalog.items()},
+                                                  ensure_ascii=False), encoding="utf-8")
     (staged / WORDS_FILE).write_text(json.dumps(sorted(words), ensure_ascii=False), encoding="utf-8")
     return catalog
 
@@ -260,17 +244,11 @@ def _write_manifest(staged: Path, version: str, content_dir: Path, plan: BuildPl
     files = dict(plan.kept_files)
     for report in reports:
         files[str(Path(report.path).relative_to(content_dir))] = {"sha256": report.sha256, "report_id": report.id}
-    passages = sum(entry["passage_count"] for entry in catalog.values())
-    manifest = {
-        "version": version,
-        "schema": SCHEMA_VERSION,
-        "built_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        "content_dir": str(content_dir),
-        "reports": len(catalog),
-        "passages": passages,
-        "files": files,
-    }
-    (staged / MANIFEST).write_text(json.dumps(manifest, indent=1, ensure_ascii=False), encoding="utf-8")
+    passages = sum(entry.passage_count for entry in catalog.values())
+    manifest = Manifest(version, SCHEMA_VERSION, dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                        str(content_dir), len(catalog), passages, files)
+    (staged / MANIFEST).write_text(json.dumps(dataclasses.asdict(manifest), indent=1, ensure_ascii=False),
+                                   encoding="utf-8")
     return passages
 
 
@@ -286,7 +264,7 @@ def build_index(content_dir: Path, index_dir: Path, progress: Callable[[Iterable
         versions.prune(index_dir)
         plan = plan_build(content_dir, index_dir, full)
         if not plan.changed and not plan.kept:
-            raise versions.IndexProblem(f"no reports (*.md files) in {content_dir}")
+            raise NoReportsError(content_dir)
         version = versions.new_version_name()
         # Everything is written into a hidden staging folder: a bad file found part-way through
         # (or a crash) throws the folder away and the live version never notices.
@@ -297,7 +275,7 @@ def build_index(content_dir: Path, index_dir: Path, progress: Callable[[Iterable
             versions.publish(index_dir, staged, version)
         except OSError as exc:
             shutil.rmtree(staged, ignore_errors=True)
-            raise versions.IndexProblem(f"could not write index in {index_dir}: {exc.strerror or exc}") from None
+            raise IndexProblem(f"could not write index in {index_dir}: {exc.strerror or exc}") from None
         except BaseException:
             shutil.rmtree(staged, ignore_errors=True)
             raise

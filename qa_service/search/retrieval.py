@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -16,12 +15,23 @@ from whoosh.scoring import BM25F as WhooshBM25F
 from whoosh.spelling import ListCorrector
 
 from qa_service.ingest.content import SECTION_SEP, Passage
-from qa_service.search import versions
 from qa_service.search.analysis import terms_of
-from qa_service.search.builder import CATALOG_FILE, FIELD_BOOSTS, WORDS_FILE, read_detail
+from qa_service.search.format import (
+    BM25_B,
+    BM25_K1,
+    SEARCH_FIELDS,
+    Manifest,
+    ReportDetail,
+    ReportMeta,
+    read_catalog,
+    read_detail,
+    read_manifest,
+    read_words,
+    require_current,
+    versions_dir,
+)
 from qa_service.search.scoring import BM25F
 
-SEARCH_FIELDS = tuple(FIELD_BOOSTS)
 MAX_QUERY_TERMS = 64
 DETAILS_KEPT = 16  # report pages kept parsed per worker; the rest are read again when asked for
 analyze = terms_of  # the index terms of a text, in order, exactly as passages were analysed
@@ -56,22 +66,22 @@ class OpenIndex:
     def __post_init__(self) -> None:
         # One searcher per version, reused by every request. Answers are scored by `scorer`; the
         # searcher's own BM25F weighting is what the benchmark and tests compare it against.
-        self.searcher = self.ix.searcher(weighting=WhooshBM25F(B=0.75, K1=1.2))
-        self.scorer = BM25F(self.searcher, SEARCH_FIELDS, k1=1.2, b=0.75)
-        self._details: OrderedDict[str, dict] = OrderedDict()
+        self.searcher = self.ix.searcher(weighting=WhooshBM25F(B=BM25_B, K1=BM25_K1))
+        self.scorer = BM25F(self.searcher, SEARCH_FIELDS, k1=BM25_K1, b=BM25_B)
+        self._details: OrderedDict[str, ReportDetail] = OrderedDict()
         self._lock = threading.Lock()
 
     @cached_property
-    def manifest(self) -> dict:
+    def manifest(self) -> Manifest:
         """Return the version's manifest (counts, build time, content hashes)."""
-        return versions.read_manifest(self.path.parent.parent, self.version)
+        return read_manifest(self.path.parent.parent, self.version)
 
     @cached_property
-    def reports(self) -> dict[str, dict]:
+    def reports(self) -> dict[str, ReportMeta]:
         """Return every report's metadata (titles, dates, counts), by id."""
-        return json.loads((self.path / CATALOG_FILE).read_text(encoding="utf-8"))
+        return read_catalog(self.path)
 
-    def report(self, report_id: str) -> dict | None:
+    def report(self, report_id: str) -> ReportDetail | None:
         """Return one report's metadata, page HTML and passages, or None for an unknown id."""
         if report_id not in self.reports:  # only ids from the catalog ever name a file
             return None
@@ -88,13 +98,13 @@ class OpenIndex:
     @cached_property
     def title_phrases(self) -> list[tuple[str, ...]]:
         """Return each report's short title (or title) as index terms, when two words or more."""
-        phrases = (tuple(analyze(m.get("short_title") or m["title"])) for m in self.reports.values())
+        phrases = (tuple(analyze(m.name)) for m in self.reports.values())
         return list(dict.fromkeys(p for p in phrases if len(p) >= 2))
 
     @cached_property
     def corrector(self) -> ListCorrector:
         """Return a spelling corrector over the unstemmed words of the reports."""
-        return ListCorrector(json.loads((self.path / WORDS_FILE).read_text(encoding="utf-8")))
+        return ListCorrector(read_words(self.path))
 
     def known(self, term: str) -> bool:
         """Return True if any passage, section or title holds the term."""
@@ -127,13 +137,13 @@ class IndexHolder:
 
     def get(self) -> OpenIndex:
         """Return the live version, reopening only if CURRENT names a different one."""
-        version = versions.require_current(self.index_dir)
+        version = require_current(self.index_dir)
         current = self._open
         if current is not None and current.version == version:
             return current
         with self._lock:
             if self._open is None or self._open.version != version:
-                path = versions.versions_dir(self.index_dir) / version
+                path = versions_dir(self.index_dir) / version
                 # The old version is closed by the garbage collector once no request holds it.
                 # Plain reads, not mmap: mapped segment pages count against every worker's
                 # resident memory (136 → 88 MB at 20,000 passages) for about 10% more time.

@@ -6,8 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from qa_service.ingest.content import content_files
-from qa_service.search import versions
-from qa_service.search.builder import file_hash
+from qa_service.search.format import PREVIOUS, file_hash, read_manifest, read_pointer, require_current
 
 
 @dataclass(frozen=True)
@@ -39,13 +38,13 @@ class IndexStatus:
 
 def index_status(content_dir: Path, index_dir: Path) -> IndexStatus:
     """Describe the live version and list content files added, changed or removed since."""
-    live = versions.require_current(index_dir)
-    manifest = versions.read_manifest(index_dir, live)
-    before: dict[str, dict] = manifest["files"]
+    live = require_current(index_dir)
+    manifest = read_manifest(index_dir, live)
+    before = manifest.files
     now = {str(p.relative_to(content_dir)): p for p in content_files(content_dir)}
     return IndexStatus(
-        version=live, built_at=manifest["built_at"], reports=manifest["reports"],
-        passages=manifest["passages"], previous=versions.read_pointer(index_dir, versions.PREVIOUS),
+        version=live, built_at=manifest.built_at, reports=manifest.reports,
+        passages=manifest.passages, previous=read_pointer(index_dir, PREVIOUS),
         added=sorted(set(now) - set(before)),
         changed=sorted(rel for rel, p in now.items() if rel in before and before[rel]["sha256"] != file_hash(p)),
         removed=sorted(set(before) - set(now)),

@@ -1,77 +1,41 @@
-"""The index directory: versioned builds, an atomic CURRENT pointer, a build lock, rollback."""
+"""Changing the index directory: publishing a version, the CURRENT pointer, the build lock, rollback."""
 
 from __future__ import annotations
 
 import contextlib
 import errno
 import fcntl
-import json
 import os
-import re
 import shutil
 import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
-POINTER = "CURRENT"
-PREVIOUS = "PREVIOUS"
-VERSIONS = "versions"
-LOCK = ".build.lock"
-MANIFEST = "manifest.json"
-TMP_PREFIX = ".tmp-"
-VERSION_NAME = re.compile(r"^v\d{8}T\d{6}-\d{6}$")
+from qa_service.search.format import (
+    MANIFEST,
+    POINTER,
+    PREVIOUS,
+    TMP_PREFIX,
+    VERSION_NAME,
+    BuildLockedError,
+    IndexProblem,
+    current_version,
+    read_pointer,
+    require_current,
+    versions_dir,
+)
+
 # Versions kept besides the live one: the previous (for rollback) and one more, so a worker
 # still answering from an older version during two quick builds never loses its files.
 KEEP_OLD = 2
-
-
-class IndexProblem(RuntimeError):
-    """Base for index problems a user can fix; the message says how."""
-
-
-class NoIndexError(IndexProblem):
-    """There is no built index where one was expected."""
-
-
-class BuildLockedError(IndexProblem):
-    """Another build holds the lock on this index directory."""
+LOCK = ".build.lock"
 
 
 def new_version_name() -> str:
     """Return a fresh version name that sorts by build time (UTC, to the microsecond)."""
     now = time.time()
     return time.strftime("v%Y%m%dT%H%M%S", time.gmtime(now)) + f"-{int(now % 1 * 1_000_000):06d}"
-
-
-def versions_dir(index_dir: Path) -> Path:
-    """Return the folder that holds one subfolder per built version."""
-    return index_dir / VERSIONS
-
-
-def read_pointer(index_dir: Path, name: str = POINTER) -> str | None:
-    """Return the version a pointer file names, or None if there is none."""
-    try:
-        value = (index_dir / name).read_text(encoding="utf-8").strip()
-    except FileNotFoundError:
-        return None
-    return value if VERSION_NAME.match(value) else None
-
-
-def current_version(index_dir: Path) -> str | None:
-    """Return the live version's name, or None when nothing has been built."""
-    version = read_pointer(index_dir)
-    if version and (versions_dir(index_dir) / version / MANIFEST).is_file():
-        return version
-    return None
-
-
-def require_current(index_dir: Path) -> str:
-    """Return the live version or raise NoIndexError explaining how to build one."""
-    version = current_version(index_dir)
-    if version is None:
-        raise NoIndexError(f"no index in {index_dir}: build one with `qa-service index build`")
-    return version
 
 
 def _fsync_dir(path: Path) -> None:
@@ -91,12 +55,6 @@ def write_pointer(index_dir: Path, version: str, name: str = POINTER) -> None:
         os.fsync(fh.fileno())
     os.replace(tmp, index_dir / name)
     _fsync_dir(index_dir)
-
-
-def read_manifest(index_dir: Path, version: str) -> dict:
-    """Return the manifest written with a version."""
-    path = versions_dir(index_dir) / version / MANIFEST
-    return json.loads(path.read_text(encoding="utf-8"))
 
 
 def ensure_writable(index_dir: Path) -> None:

@@ -5,11 +5,9 @@ from __future__ import annotations
 import hmac
 from pathlib import Path
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, Response, current_app, jsonify, request
 
-from qa_service.ingest.content import ContentError
-from qa_service.search.builder import build_index
-from qa_service.search.versions import BuildLockedError, IndexProblem
+from qa_service.web.contract import BuildResult, dump
 from qa_service.web.errors import APIError, NotFound
 
 bp = Blueprint("admin", __name__, url_prefix="/api/admin")
@@ -29,18 +27,13 @@ def require_token() -> None:
 
 
 @bp.post("/reindex")
-def reindex():  # type: ignore[no-untyped-def]
+def reindex() -> Response:
     """Build a new index version from the content folder; the old one answers until it is ready."""
+    # Only here is the index builder loaded: serving workers never import index-writing code.
+    from qa_service.search.builder import build_index
+
     full = request.args.get("full", "").lower() in ("1", "true", "yes")
-    try:
-        summary = build_index(Path(str(current_app.config["CONTENT_DIR"])),
-                              Path(str(current_app.config["INDEX_DIR"])), full=full)
-    except BuildLockedError as exc:
-        raise APIError(str(exc), 409, "Build already running", "build-running") from None
-    except ContentError as exc:
-        raise APIError(str(exc), 422, "Build failed: bad content file", "build-failed") from None
-    except IndexProblem as exc:
-        raise APIError(str(exc), 503, "Build failed: index not writable", "build-failed") from None
-    return jsonify({"version": summary.version, "reports": summary.reports, "passages": summary.passages,
-                    "seconds": round(summary.seconds, 3), "analysed": summary.analysed,
-                    "reused": summary.reused, "removed": summary.removed, "summary": summary.line()})
+    settings = current_app.config
+    summary = build_index(Path(str(settings["CONTENT_DIR"])), Path(str(settings["INDEX_DIR"])), full=full)
+    return jsonify(dump(BuildResult(summary.version, summary.reports, summary.passages, round(summary.seconds, 3),
+                                    summary.analysed, summary.reused, summary.removed, summary.line())))

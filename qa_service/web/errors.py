@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import logging
+from pathlib import Path
+from typing import Any
 
-from flask import Flask, Response, current_app, g, jsonify, render_template, request
+from flask import Flask, Response, current_app, g, render_template, request
 from werkzeug.exceptions import HTTPException
 
-from qa_service.search.versions import NoIndexError
+from qa_service.ingest.frontmatter import ContentError
+from qa_service.search.format import BuildLockedError, IndexProblem, NoIndexError, NoReportsError
 
 log = logging.getLogger("qa_service")
 PROBLEM_TYPE = "https://qa-service.invalid/problems/"
@@ -21,13 +25,15 @@ class APIError(Exception):
     slug = "bad-request"
 
     def __init__(self, detail: str, status: int | None = None, title: str | None = None,
-                 slug: str | None = None, headers: dict[str, str] | None = None) -> None:
+                 slug: str | None = None, headers: dict[str, str] | None = None,
+                 errors: list[dict[str, str]] | None = None) -> None:
         super().__init__(detail)
         self.detail = detail
         self.headers = headers or {}
         self.status = status or self.status
         self.title = title or self.title
         self.slug = slug or self.slug
+        self.errors = errors
 
 
 class InvalidField(APIError):
@@ -42,66 +48,100 @@ class NotFound(APIError):
     status, title, slug = 404, "Not found", "not-found"
 
 
-def problem(status: int, title: str, detail: str, slug: str) -> Response:
-    """Return an RFC 9457 problem+json response."""
-    body = {"type": PROBLEM_TYPE + slug, "title": title, "status": status, "detail": detail}
-    if getattr(g, "request_id", None):
-        body["request_id"] = g.request_id
-    response = jsonify(body)
-    response.status_code = status
-    response.mimetype = "application/problem+json"
+def _clean(value: Any) -> Any:
+    """Return a value whose strings can always be encoded (unpaired surrogates replaced)."""
+    if isinstance(value, str):
+        return value.encode("utf-8", "replace").decode("utf-8")
+    if isinstance(value, list):
+        return [_clean(v) for v in value]
+    if isinstance(value, dict):
+        return {_clean(k): _clean(v) for k, v in value.items()}
+    return value
+
+
+def problem(status: int, title: str, detail: str, slug: str,
+            errors: list[dict[str, str]] | None = None) -> Response:
+    """Return an RFC 9457 problem+json response; it cannot fail, whatever the detail holds."""
+    body: dict[str, Any] = {"type": PROBLEM_TYPE + slug, "title": title, "status": status, "detail": detail,
+                            "request_id": getattr(g, "request_id", None), "errors": errors}
+    response = Response(json.dumps(_clean(body), ensure_ascii=False), status=status,
+                        mimetype="application/problem+json")
     return response
+
+
+def _content_error_detail(exc: ContentError) -> str:
+    """Return a content error naming the file relative to the content folder, never an absolute path."""
+    path = Path(exc.path)
+    try:
+        shown = str(path.resolve().relative_to(Path(str(current_app.config["CONTENT_DIR"])).resolve()))
+    except (ValueError, OSError):
+        shown = path.name
+    where = f"{shown}:{exc.line}" if exc.line else shown
+    return f"{where}: {exc.message}"
+
+
+def to_api_error(exc: Exception) -> APIError | None:
+    """Map a domain exception to its HTTP status and a detail safe to show; None if not a known one."""
+    if isinstance(exc, APIError):
+        return exc
+    if isinstance(exc, ContentError):
+        return APIError(_content_error_detail(exc), 422, "Bad content file", "bad-content")
+    if isinstance(exc, NoReportsError):
+        return APIError("The content folder holds no reports (*.md files); nothing was built.", 422,
+                        "No reports", "no-reports")
+    if isinstance(exc, BuildLockedError):
+        return APIError("Another build is running on this index; try again when it ends.", 409,
+                        "Build already running", "build-running")
+    if isinstance(exc, NoIndexError):
+        return APIError("No index has been built yet; an administrator must run `qa-service index build`.",
+                        503, "Service unavailable", "no-index")
+    if isinstance(exc, IndexProblem):
+        return APIError("The index folder could not be written; nothing changed. See the server log.",
+                        503, "Index not writable", "index-not-writable")
+    return None
 
 
 def _wants_json() -> bool:
     return request.path.startswith("/api/") or request.path == "/api"
 
 
-def _html_error(status: int, title: str, detail: str) -> tuple[str, int]:
-    return render_template("error.html", status=status, title=title, detail=detail), status
+def _respond(exc: APIError) -> Response:
+    if _wants_json():
+        response = problem(exc.status, exc.title, exc.detail, exc.slug, exc.errors)
+    else:
+        page = render_template("error.html", status=exc.status, title=exc.title, detail=exc.detail)
+        response = Response(page, status=exc.status, mimetype="text/html")
+    response.headers.update(exc.headers)
+    return response
+
+
+def _from_http(exc: HTTPException) -> APIError:
+    status = exc.code or 500
+    detail = exc.description or exc.name
+    headers: dict[str, str] = {}
+    if status == 413:
+        detail = f"The request body is larger than {current_app.config['MAX_CONTENT_LENGTH']} bytes."
+    if status == 405:
+        allowed = ", ".join(getattr(exc, "valid_methods", None) or [])
+        detail = f"{request.method} is not allowed on {request.path}; allowed: {allowed}."
+        headers["Allow"] = allowed
+    return APIError(detail, status, exc.name, exc.name.lower().replace(" ", "-"), headers)
 
 
 def register_error_handlers(app: Flask) -> None:
     """Map every exception to a problem body on /api/ paths and an HTML page elsewhere."""
 
-    @app.errorhandler(APIError)
-    def api_error(exc: APIError):  # type: ignore[no-untyped-def]
-        if _wants_json():
-            response = problem(exc.status, exc.title, exc.detail, exc.slug)
-        else:
-            response = app.make_response(_html_error(exc.status, exc.title, exc.detail))
-        response.headers.update(exc.headers)
-        return response
-
-    @app.errorhandler(NoIndexError)
-    def no_index(exc: NoIndexError):  # type: ignore[no-untyped-def]
-        log.warning("no index: %s", exc)
-        detail = "No index has been built yet; an administrator must run `qa-service index build`."
-        if _wants_json():
-            return problem(503, "Service unavailable", detail, "no-index")
-        return _html_error(503, "Service unavailable", detail)
-
     @app.errorhandler(HTTPException)
-    def http_error(exc: HTTPException):  # type: ignore[no-untyped-def]
-        status = exc.code or 500
-        title = exc.name
-        detail = exc.description or title
-        if status == 413:
-            detail = f"The request body is larger than {current_app.config['MAX_CONTENT_LENGTH']} bytes."
-        if status == 405:
-            detail = f"{request.method} is not allowed on {request.path}; allowed: {', '.join(exc.valid_methods or [])}."
-        if _wants_json():
-            response = problem(status, title, detail, title.lower().replace(" ", "-"))
-        else:
-            response = app.make_response(_html_error(status, title, detail))
-        if status == 405 and exc.valid_methods:
-            response.headers["Allow"] = ", ".join(exc.valid_methods)
-        return response
+    def http_error(exc: HTTPException) -> Response:
+        return _respond(_from_http(exc))
 
     @app.errorhandler(Exception)
-    def unexpected(exc: Exception):  # type: ignore[no-untyped-def]
+    def any_error(exc: Exception) -> Response:
+        known = to_api_error(exc)
+        if known is not None:
+            if known.status >= 500 or not isinstance(exc, APIError):
+                log.warning("request %s: %s", getattr(g, "request_id", "-"), exc)
+            return _respond(known)
         log.exception("unexpected error in request %s", getattr(g, "request_id", "-"))
         detail = f"The service failed to answer; quote request id {getattr(g, 'request_id', '-')} when reporting it."
-        if _wants_json():
-            return problem(500, "Internal server error", detail, "internal")
-        return _html_error(500, "Internal server error", detail)
+        return _respond(APIError(detail, 500, "Internal server error", "internal"))

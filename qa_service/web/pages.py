@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from typing import Any
 
 import nh3
-from flask import Blueprint, current_app, render_template, request
+from flask import Blueprint, render_template, request
 
-from qa_service.answering.answer import ask
-from qa_service.web.api import live_index
+from qa_service.search.format import ReportMeta
+from qa_service.web.api import services
 from qa_service.web.errors import NotFound
 
 bp = Blueprint("web", __name__)
@@ -42,52 +43,52 @@ def long_date(value: str | None) -> str:
     return f"{day.day} {day:%B %Y}"
 
 
-def _starters(reports: dict[str, dict]) -> list[str]:
+def _starters(reports: dict[str, ReportMeta]) -> list[str]:
     """Return every report's example questions, in report order, without repeats."""
     seen: dict[str, None] = {}
     for meta in reports.values():
-        for question in meta.get("example_questions") or []:
+        for question in meta.example_questions:
             seen.setdefault(question, None)
     return list(seen)
 
 
-def _fallback_answer(question: str) -> tuple[dict | None, str | None]:
+def _fallback_answer(question: str) -> tuple[dict[str, Any] | None, str | None]:
     """Answer a question asked without JavaScript (GET /?question=...); return (answer, error)."""
-    most = int(current_app.config["MAX_QUESTION_CHARS"])
+    svc = services()
+    most = svc.limits.question_chars
     if len(question) > most:
         return None, f"Questions may be at most {most} characters long; this one has {len(question)}."
-    groups = current_app.extensions["qa_thesaurus"]
-    return ask(live_index(), question, limit=FALLBACK_LIMIT, groups=groups).to_dict(), None
+    return svc.ask(question, limit=min(FALLBACK_LIMIT, svc.limits.findings)).to_dict(), None
 
 
 @bp.get("/")
-def chat():  # type: ignore[no-untyped-def]
+def chat() -> str:
     """Serve the chat page; with ?question= it also answers server-side, for browsers without JavaScript."""
-    reports = live_index().reports
+    reports = services().live().reports
     question = request.args.get("question", "").strip()
     answer, error = _fallback_answer(question) if question else (None, None)
     # Citations name a report by its short title when it has one, as the chat script does.
-    names = {rid: meta.get("short_title") or meta["title"] for rid, meta in reports.items()}
+    names = {rid: meta.name for rid, meta in reports.items()}
     return render_template("chat.html", starters=_starters(reports), reports=list(reports.values()),
                            names=names, question=question, answer=answer, error=error)
 
 
 @bp.get("/reports")
-def reports():  # type: ignore[no-untyped-def]
+def reports() -> str:
     """List the reports."""
     # Dated publications first, then by title, so the reports themselves lead their companions.
-    listing = sorted(live_index().reports.values(), key=lambda r: (r.get("published") is None, r["title"]))
+    listing = sorted(services().live().reports.values(), key=lambda r: (r.published is None, r.title))
     return render_template("reports.html", reports=listing)
 
 
 @bp.get("/reports/<report_id>")
-def report(report_id: str):  # type: ignore[no-untyped-def]
+def report(report_id: str) -> str:
     """Show one report, every passage anchored for citations to link to."""
-    meta = live_index().report(report_id)
-    if meta is None:
+    detail = services().live().report(report_id)
+    if detail is None:
         raise NotFound(f"There is no report called “{report_id}”.")
-    facts = [p for p in meta["passages"] if p["kind"] == "fact"]
-    return render_template("report.html", report=meta, facts=facts, body=sanitise(meta["html"]))
+    facts = [p for p in detail.passages if p.kind == "fact"]
+    return render_template("report.html", report=detail.meta, facts=facts, body=sanitise(detail.html))
 
 
 @bp.app_template_filter("markers")

@@ -1,0 +1,195 @@
+"""The API contract, defined once: request models, response shapes, and their JSON Schemas.
+
+Validation of /api/ask, the schemas in /api/openapi.json and the CLI's option ranges all come
+from here, with the limits taken from the settings when the app (or the CLI) starts.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass
+from functools import cache
+from typing import Annotated, Any
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    TypeAdapter,
+    ValidationError,
+    create_model,
+)
+
+from qa_service.answering.answer import Answer
+from qa_service.config import Limits
+from qa_service.search.format import PassageRecord, ReportMeta
+
+MAX_REPORT_FILTER = 100   # report ids one question may be limited to
+REPORT_ID_CHARS = 100
+DEFAULT_LIMIT = 5
+
+
+@dataclass(frozen=True)
+class Issue:
+    """One rule a request broke: the field (dotted path) and the rule's name."""
+
+    field: str
+    rule: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Problem:
+    """An RFC 9457 problem body; `errors` lists each broken rule of a 422."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    request_id: str | None = None
+    errors: list[Issue] | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class PassageLink(PassageRecord):
+    """A passage as /api/reports/<id> returns it, with the link that opens it highlighted."""
+
+    anchor: str
+    url: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReportPage(ReportMeta):
+    """One report's metadata with every passage."""
+
+    index_version: str
+    passages: list[PassageLink]
+
+
+@dataclass(frozen=True)
+class ReportList:
+    """Every report's metadata."""
+
+    index_version: str
+    reports: list[ReportMeta]
+
+
+@dataclass(frozen=True)
+class Health:
+    """Whether an index is loaded, which version, and how big."""
+
+    status: str
+    index_version: str
+    built_at: str
+    reports: int
+    passages: int
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    """What an admin rebuild did."""
+
+    version: str
+    reports: int
+    passages: int
+    seconds: float
+    analysed: int
+    reused: int
+    removed: int
+    summary: str
+
+
+# Field notes for the OpenAPI document; the fields themselves are the dataclasses above and in
+# answering/answer.py and search/format.py.
+DESCRIPTIONS = {
+    ("Answer", "answer"): "The strongest findings strung together with markers [1], [2].",
+    ("Answer", "found"): "False when the reports do not answer the question.",
+    ("Answer", "expanded_terms"): "Synonyms from the thesaurus that were searched too.",
+    ("Answer", "did_you_mean"): "The question with misspellings corrected, when that was used.",
+    ("Answer", "suggestions"): "When nothing answers: topics the reports do cover, nearest first.",
+    ("Answer", "took_ms"): "Milliseconds spent answering.",
+    ("Finding", "text"): "The clause or sentence that answers, verbatim.",
+    ("Finding", "passage"): "The whole passage, verbatim.",
+    ("Citation", "report"): "Report title.",
+    ("Citation", "section"): "Heading path, joined with ' › '.",
+    ("Citation", "paragraph"): "Ordinal of the passage in its report.",
+    ("Citation", "url"): "/reports/<report_id>#<anchor>: the passage highlighted in its report.",
+    ("Problem", "errors"): "For 422: each field that broke a rule, and the rule.",
+    ("Issue", "field"): "Dotted path of the field, e.g. 'limit' or 'history.3'.",
+    ("Issue", "rule"): "The rule's name, e.g. 'less_than_equal', 'int_type', 'extra_forbidden'.",
+}
+
+
+class _Strict(BaseModel):
+    # Strict: "5" is not an integer and "yes" is not a boolean; unknown fields are refused.
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+
+@cache
+def ask_request_model(limits: Limits) -> type[BaseModel]:
+    """Return the /api/ask request model for these limits (built once per set of limits)."""
+    question = Annotated[str, StringConstraints(min_length=1, max_length=limits.question_chars, pattern=r"\S")]
+    earlier = Annotated[str, StringConstraints(max_length=limits.question_chars)]
+    report_id = Annotated[str, StringConstraints(min_length=1, max_length=REPORT_ID_CHARS)]
+    return create_model(
+        "AskRequest", __base__=_Strict, __doc__="A question, and optionally the conversation so far.",
+        question=(question, Field(description="A question in plain language.")),
+        limit=(int, Field(DEFAULT_LIMIT, ge=1, le=limits.findings, description="Most findings to return.")),
+        history=(list[earlier], Field(default_factory=list, max_length=limits.history,
+                                       description="The conversation's earlier questions, oldest first.")),
+        reports=(list[report_id] | None, Field(None, min_length=1, max_length=MAX_REPORT_FILTER,
+                                               description="Only search these report ids.")),
+    )
+
+
+def issues(exc: ValidationError) -> list[Issue]:
+    """Return a validation error as the fields and rules it names (never echoing the input)."""
+    return [Issue(".".join(str(part) for part in err["loc"]) or "(body)", err["type"], err["msg"])
+            for err in exc.errors(include_input=False, include_url=False)]
+
+
+def dump(value: Any) -> Any:
+    """Return a response dataclass as JSON-ready values, exactly as its schema describes."""
+    return TypeAdapter(type(value)).dump_python(value, mode="json")
+
+
+def _schemas(limits: Limits) -> dict[str, Any]:
+    """Return every request and response schema, keyed by name, with refs into components."""
+    shapes: list[tuple[str, Any]] = [
+        ("AskRequest", ask_request_model(limits)), ("Answer", Answer), ("ReportList", ReportList),
+        ("Report", ReportPage), ("Health", Health), ("BuildSummary", BuildResult), ("Problem", Problem),
+    ]
+    inputs = [(name, "validation", TypeAdapter(shape)) for name, shape in shapes]
+    top, definitions = TypeAdapter.json_schemas(inputs, ref_template="#/components/schemas/{model}")
+    schemas = dict(definitions.get("$defs", {}))
+    for (name, _mode), schema in top.items():
+        if "$ref" in schema:
+            target = schema["$ref"].rsplit("/", 1)[1]
+            if target != name:
+                schemas[name] = schemas.pop(target)
+        else:
+            schemas[name] = schema
+    for name, schema in schemas.items():
+        for field, prop in schema.get("properties", {}).items():
+            prop.pop("title", None)
+            if (name, field) in DESCRIPTIONS:
+                prop["description"] = DESCRIPTIONS[name, field]
+        if name != "AskRequest" and "properties" in schema:
+            # Responses always carry every field (null where there is no value).
+            schema["required"] = list(schema["properties"])
+    # The dataclass named ReportPage is documented as Report; point its references there too.
+    return json.loads(json.dumps(schemas).replace("#/components/schemas/ReportPage\"",
+                                                  "#/components/schemas/Report\""))
+
+
+@cache
+def component_schemas(limits: Limits) -> dict[str, Any]:
+    """Return the OpenAPI component schemas for these limits (computed once)."""
+    return _schemas(limits)
+
+
+def field_names(shape: type) -> list[str]:
+    """Return a response dataclass's field names (for tests and docs)."""
+    return [f.name for f in dataclasses.fields(shape)]
