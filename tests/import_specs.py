@@ -83,3 +83,29 @@ def two_column() -> DocSpec:
     items.append(Item("paragraph", "9. " + prose(0, 12)))
     items.append(Item("paragraph", "10. The partnership accepted every recommendation."))
     return DocSpec(items, header="Holloway Review", footer="label", roman_pages=2)
+
+
+def long_report(sections: int, columns: bool, seed: int = 0) -> DocSpec:
+    """A longer report for the benchmark: numbered sections with bullets, tables and footnotes."""
+    items = [Item("heading", f"Thematic Review {seed + 1}: learning from practice", level=1),
+             Item("paragraph", "Published by the Example Safeguarding Partnership.")]
+    if columns:
+        items.append(Item("columns"))
+    n = 0
+    for s in range(sections):
+        items.append(Item("heading", f"Part {s + 1}: what the records show", level=2))
+        for k in range(3):
+            n += 1
+            text = f"{n}. " + prose(seed + s + k, 3 + (s + k) % 5)
+            if (s + k) % 7 == 3:
+                note = (str(n), f"Source note {n}: agency records seen by the panel.")
+                items.append(Item("paragraph", text, markup=text + f"<super>{n}</super>", notes=(note,)))
+            else:
+                items.append(Item("paragraph", text))
+        if s % 3 == 1:
+            items += [Item("list_item", f"the agencies in part {s + 1} did not meet;"),
+                      Item("list_item", f"the plan for part {s + 1} had no owner.")]
+        if s % 4 == 2 and not columns:
+            items.append(Item("table", rows=(("Agency", "Contacts"), (f"School {s}", str(10 + s)),
+                                             (f"Police {s}", str(s)))))
+    return DocSpec(items, header=f"Thematic Review {seed + 1}", footer="page-of" if not columns else "label")

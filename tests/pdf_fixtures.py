@@ -55,6 +55,7 @@ class Item:
     notes: tuple[tuple[str, str], ...] = ()  # footnotes this item refers to: (number, text)
     page: int | None = None        # filled in by build_pdf
     page_end: int | None = None
+    row_pages: list[int] = field(default_factory=list)  # tables: the page of each body row
 
     @property
     def source(self) -> str:
@@ -92,6 +93,7 @@ class _Doc(BaseDocTemplate):
         self.spec, self.total = spec, total
         self.pending = [it for it in spec.items if it.kind not in ("columns", "pagebreak")]
         self.remaining = _plain(self.pending[0].source) if self.pending else ""
+        self.in_pieces = False  # the current item was split into pieces that carry no text
         full = Frame(self.leftMargin, self.bottomMargin, self.width, self.height, id="full")
         col = (self.width - 8 * mm) / 2
         left = Frame(self.leftMargin, self.bottomMargin, col, self.height, id="left")
@@ -118,7 +120,7 @@ class _Doc(BaseDocTemplate):
             canv.drawString(self.leftMargin, y, f"{number} {text}")
             y -= NOTE_SIZE * 1.4
 
-    def afterFlowable(self, flowable) -> None:  # noqa: N802 - reportlab's API
+    def afterFlowable(self, flowable) -> None:  # reportlab's callback name
         if not self.pending or not isinstance(flowable, (Table, Paragraph)):
             return
         item, page = self.pending[0], self.page
@@ -127,16 +129,23 @@ class _Doc(BaseDocTemplate):
             # The pieces of a paragraph split across a frame have no plain text of their own.
             item.page = item.page or page
             item.page_end = page
+            self.in_pieces = True
             return
-        if item.page is not None and item.kind != "table" and self.remaining:
+        if self.in_pieces:
             self._next()  # the split paragraph before this flowable is complete
             if not self.pending:
                 return
             item = self.pending[0]
         if isinstance(flowable, Table):
-            if item.kind == "table":
-                item.page = item.page_end = page
-                self._next()
+            if item.kind == "table":  # a table split across pages: each row is on its own page
+                for row in flowable._cellvalues:
+                    key = tuple(str(c) for c in row)
+                    if len(item.row_pages) < len(item.rows) - 1 and key == item.rows[len(item.row_pages) + 1]:
+                        item.row_pages.append(page)
+                if item.row_pages:
+                    item.page, item.page_end = item.row_pages[0], item.row_pages[-1]
+                if len(item.row_pages) == len(item.rows) - 1:
+                    self._next()
             return
         if self.remaining.startswith(drawn):
             if item.page is None:
@@ -147,6 +156,7 @@ class _Doc(BaseDocTemplate):
                 self._next()
 
     def _next(self) -> None:
+        self.in_pieces = False
         item = self.pending.pop(0)
         for number, text in item.notes:
             self.spec.notes_by_page.setdefault(item.page_end or 0, []).append((number, text))
@@ -180,6 +190,7 @@ def build_pdf(path: Path, spec: DocSpec) -> DocSpec:
     for _ in range(2):
         for it in spec.items:
             it.page = it.page_end = None
+            it.row_pages = []
         spec.notes_by_page = {}
         doc = _Doc(path, spec, total)
         doc.build(_flowables(spec.items))
@@ -187,11 +198,20 @@ def build_pdf(path: Path, spec: DocSpec) -> DocSpec:
     return spec
 
 
-def expected_text(item: Item) -> str:
-    """Return the text the importer must give for an item (table: its rows joined as the parser does)."""
-    if item.kind == "table":
-        return "\n".join(" | ".join(r) for r in item.rows[1:])
-    return item.text
+def expected_passages(spec: DocSpec) -> list[tuple[str, str, int, int | None]]:
+    """Return (kind, text, page, page_end or None) for every passage a built spec describes."""
+    out: list[tuple[str, str, int, int | None]] = []
+    for it in spec.items:
+        if it.kind in ("heading", "columns", "pagebreak"):
+            continue
+        assert it.page is not None and it.page_end is not None, f"not placed: {it}"
+        end = it.page_end if it.page_end != it.page else None
+        if it.kind in ("paragraph", "list_item"):
+            out.append((it.kind, it.text, it.page, end))
+        elif it.kind == "table":
+            out += [("table_row", " | ".join(row), page, None) for row, page in zip(it.rows[1:], it.row_pages)]
+        out += [("footnote", text, it.page_end, None) for _, text in it.notes]
+    return out
 
 
 def bad_files(folder: Path) -> dict[str, Path]:

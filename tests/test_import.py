@@ -27,7 +27,7 @@ from tests.office_fixtures import (
     write_docx,
     write_html,
 )
-from tests.pdf_fixtures import DocSpec, Item, bad_files, build_pdf
+from tests.pdf_fixtures import DocSpec, Item, bad_files, build_pdf, expected_passages
 
 PDF_SPECS = {"Marlowe Review 2024.pdf": one_column, "holloway-learning.pdf": two_column}
 
@@ -63,33 +63,19 @@ def by_text(passages: tuple[Passage, ...]) -> dict[str, Passage]:
     return {p.text: p for p in passages}
 
 
-def expected(spec: DocSpec) -> list[tuple[str, str, int, int | None]]:
-    """Return (kind, text, page, page_end) for every passage the spec describes."""
-    out = []
-    for it in spec.items:
-        assert it.kind in ("heading", "columns", "pagebreak") or it.page is not None, it
-        end = it.page_end if it.page_end != it.page else None
-        if it.kind in ("paragraph", "list_item"):
-            out.append((it.kind, it.text, it.page, end))
-        elif it.kind == "table":
-            out += [("table_row", " | ".join(row), it.page, None) for row in it.rows[1:]]
-        out += [("footnote", text, it.page_end, None) for _, text in it.notes]
-    return out
-
-
 @pytest.mark.parametrize("name", list(PDF_SPECS))
 def test_pdf_passages_come_back_word_for_word_on_their_pages(name: str, pdfs, imported: Path) -> None:
     spec = pdfs[name][1]
     report = parse_report(imported / f"{slugify(Path(name).stem)}.md")
     found = by_text(report.passages)
-    for kind, text, page, end in expected(spec):
+    for kind, text, page, end in expected_passages(spec):
         assert text in found, f"missing passage: {text[:70]!r}"
         p = found[text]
         assert (p.kind, p.page, p.page_end) == (kind, page, end), text[:70]
         label = spec.label(page)
         assert p.page_label == (label if label != str(page) else None)
     # Nothing else: no running headers, page numbers or fragments of broken paragraphs.
-    assert len([p for p in report.passages if p.kind != "fact"]) == len(expected(spec))
+    assert len([p for p in report.passages if p.kind != "fact"]) == len(expected_passages(spec))
 
 
 def test_the_fixtures_cover_the_hard_cases(pdfs) -> None:

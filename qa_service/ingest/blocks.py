@@ -25,6 +25,7 @@ class Block:
     page_end: int | None = None    # physical page it ends on, when that differs
     page_label: str | None = None  # printed page label, when it differs from the physical number
     rows: tuple[tuple[str, ...], ...] = ()  # tables: header row first
+    row_pages: tuple[tuple[int, str | None], ...] = ()  # tables: each body row's page and label
     label: str = ""                # footnotes: the label references use
 
 

@@ -61,8 +61,10 @@ def _table(block: Block) -> str:
     rows = [list(r) + [""] * (width - len(r)) for r in block.rows]
     lines = ["| " + " | ".join(escape(c) for c in rows[0]) + " |", "|" + " --- |" * width]
     marker = page_attrs(block)
-    for row in rows[1:]:
+    pages = block.row_pages or ((block.page, block.page_label),) * (len(rows) - 1)
+    for row, (page, label) in zip(rows[1:], pages):
         cells = [escape(c) for c in row]
+        marker = page_attrs(Block("row", page=page, page_label=label))
         if marker:  # attr_list on the last cell puts the page on that row's cell
             cells[-1] = f"{cells[-1]} {marker}".strip()
         lines.append("| " + " | ".join(cells) + " |")

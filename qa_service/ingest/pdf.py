@@ -1,4 +1,4 @@
-"""Read a PDF with pdfplumber (MIT): text in reading order, pages, labels, footnotes, metadata."""
+"""Read a PDF (pypdfium2 for text and lines, pdfplumber's table finder): pages, labels, footnotes."""
 
 from __future__ import annotations
 
@@ -16,7 +16,9 @@ from pdfplumber.utils.exceptions import PdfminerException
 
 from qa_service.ingest.blocks import FN_CLOSE, FN_OPEN, Block, Extracted, ImportProblem
 from qa_service.ingest.pdf_blocks import HEADING_RATIO, BlockBuilder, join_lines, vocabulary
+from qa_service.ingest.pdf_chars import page_words
 from qa_service.ingest.pdf_lines import Line, page_lines
+from qa_service.ingest.pdf_tables import find_tables
 
 ZONE = 0.1  # running headers and footers live in the top and bottom tenth of a page
 _PAGE_NO = re.compile(r"^(?:page\s+)?[-–—]?\s*(\d{1,4}|[ivxlcdm]{1,7})\s*[-–—]?(?:\s+(?:of|/)\s+\d+)?$", re.IGNORECASE)
@@ -116,16 +118,6 @@ def _metadata(pdf: Any) -> dict[str, str]:
     return meta
 
 
-def _labels(path: Path, count: int, printed: dict[int, str]) -> dict[int, str]:
-    """Return printed page labels that differ from the physical page number."""
-    doc = pypdfium2.PdfDocument(str(path))
-    try:
-        labels = {n: doc.get_page_label(n - 1) or printed.get(n, "") for n in range(1, count + 1)}
-    finally:
-        doc.close()
-    return {n: lab for n, lab in labels.items() if lab and lab != str(n)}
-
-
 def _largest_text(lines: list[Line]) -> str | None:
     sized = [ln for ln in lines if ln.table is None and ln.words]
     if not sized:
@@ -142,30 +134,49 @@ def _problem(exc: Exception) -> ImportProblem:
     return ImportProblem(f"not a readable PDF ({type(cause).__name__}: {str(cause)[:80]})".replace(": )", ")"))
 
 
-def _open(path: Path) -> Any:
+def _open(path: Path) -> tuple[Any, Any]:
     try:
-        return pdfplumber.open(path)
+        return pypdfium2.PdfDocument(str(path)), pdfplumber.open(path)
+    except pypdfium2.PdfiumError as exc:
+        if "password" in str(exc).lower():
+            raise ImportProblem("encrypted PDF: it needs a password to open") from None
+        raise ImportProblem(f"not a readable PDF ({str(exc).rstrip('.')})") from None
     except Exception as exc:  # noqa: BLE001 - pdfminer raises many kinds for a damaged file
         raise _problem(exc) from None
 
 
+def _pages(doc: Any) -> list[tuple[float, list[Line]]]:
+    """Return every page's height and its lines in reading order."""
+    pages = []
+    for n in range(len(doc)):
+        page = doc[n]
+        try:
+            words = page_words(page)
+            pages.append((float(page.get_height()),
+                          page_lines(words, find_tables(page, words), n + 1, float(page.get_width()))))
+        finally:
+            page.close()
+    return pages
+
+
 def read_pdf(path: Path) -> Extracted:
     """Return a PDF's blocks with their pages, its metadata and its page count."""
-    pdf = _open(path)
-    with pdf:
-        try:
-            pages = []
-            for n, page in enumerate(pdf.pages, start=1):
-                pages.append((float(page.height), page_lines(page, n)))
-                page.close()  # pdfplumber caches every object of a page; free them as we go
-            meta = _metadata(pdf)
-        except Exception as exc:  # noqa: BLE001
-            raise _problem(exc) from None
+    doc, plumber = _open(path)
+    try:
+        pages = _pages(doc)
+        meta = _metadata(plumber)
+        labels = {n: doc.get_page_label(n - 1) for n in range(1, len(doc) + 1)}
+    except Exception as exc:  # noqa: BLE001 - a damaged object deep in the file
+        raise _problem(exc) from None
+    finally:
+        plumber.close()
+        doc.close()
     empty = [n for n, (_, lines) in enumerate(pages, start=1) if not lines]
     if len(empty) == len(pages):
         raise ImportProblem("no text layer (a scanned PDF?); it needs OCR before it can be imported")
     largest = _largest_text(pages[0][1])
-    labels = _labels(path, len(pages), drop_running(pages))
+    printed = drop_running(pages)
+    labels = {n: lab for n in labels if (lab := labels[n] or printed.get(n, "")) and lab != str(n)}
     body = _body_size(pages)
     notes = [note for _, lines in pages for note in take_footnotes(lines, body)]
     flow = [ln for _, lines in pages for ln in lines]

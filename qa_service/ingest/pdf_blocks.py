@@ -32,6 +32,7 @@ class _Draft:
     parts: list[str] = field(default_factory=list)
     level: int = 0
     indent: float = 0.0  # list items: where the item's text starts, for continuation lines
+    extra: list[Line] = field(default_factory=list)  # tables: the pieces continued on later pages
 
 
 def vocabulary(lines: Sequence[Line]) -> set[str]:
@@ -109,6 +110,13 @@ class BlockBuilder:
         """Add the next line in reading order."""
         d = self.drafts[-1] if self.drafts else None
         if line.table is not None:
+            width = len(line.table[0]) if line.table else 0
+            if (d and d.kind == "table" and line.page == d.last.page + 1 and d.last.table
+                    and len(d.last.table[0]) == width):
+                # A table running on from the previous page, with nothing between: the same table.
+                d.extra.append(line)
+                d.last = line
+                return
             self.drafts.append(_Draft("table", line, line))
             return
         level = self.heading_level(line)
@@ -137,10 +145,17 @@ class BlockBuilder:
             label = self.labels.get(page)
             common = {"page": page, "page_end": end if end != page else None, "page_label": label}
             if d.kind == "table":
-                rows = tuple(tuple(r) for r in d.first.table or [] if any(c for c in r))
-                if rows:
-                    out.append(Block("table" if len(rows) > 1 else "paragraph",
-                                     text=" ".join(rows[0]), rows=rows, **common))
+                rows: list[tuple[str, ...]] = []
+                pages: list[tuple[int, str | None]] = []
+                for piece in [d.first, *d.extra]:
+                    for r in piece.table or []:
+                        if any(r):
+                            rows.append(tuple(r))
+                            pages.append((piece.page, self.labels.get(piece.page)))
+                if len(rows) > 1:
+                    out.append(Block("table", rows=tuple(rows), row_pages=tuple(pages[1:]), **common))
+                elif rows:  # one ruled row is a boxed line of text
+                    out.append(Block("paragraph", text=" ".join(rows[0]), **common))
                 continue
             text = join_lines(d.parts, vocab)
             if text.strip():

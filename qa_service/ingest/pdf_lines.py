@@ -1,4 +1,4 @@
-"""One PDF page → lines of words in reading order, one- or two-column, with tables set apart."""
+"""A PDF page's words → lines in reading order, one- or two-column, with tables set apart."""
 
 from __future__ import annotations
 
@@ -84,27 +84,23 @@ def make_line(page: int, words: list[Word], **kw: Any) -> Line:
                 all(w.bold for w in body), heading_tag=int(tag.group(1) or 1) if tag else None, **kw)
 
 
-def _words(page: Any, tables: list[Any]) -> list[Word]:
-    raw = page.extract_words(extra_attrs=["size", "fontname", "tag"], keep_blank_chars=False)
+def _outside(words: list[Word], tables: list[Any]) -> list[Word]:
+    """Return the words that are not in a table (table text is written as the table)."""
     boxes = [t.bbox for t in tables]
-    out = []
-    for w in raw:
-        cx, cy = (w["x0"] + w["x1"]) / 2, (w["top"] + w["bottom"]) / 2
-        if any(b[0] <= cx <= b[2] and b[1] <= cy <= b[3] for b in boxes):
-            continue  # table text is written as the table, not as lines
-        text = clean(w["text"]).strip()
-        if text:
-            out.append(Word(text, w["x0"], w["x1"], w["top"], w["bottom"], round(w["size"] * 2) / 2,
-                            bool(_BOLD.search(w["fontname"])), w.get("tag")))
-    return out
+    return [w for w in words if not any(b[0] <= (w.x0 + w.x1) / 2 <= b[2] and b[1] <= (w.top + w.bottom) / 2 <= b[3]
+                                        for b in boxes)]
 
 
 def _rows(words: list[Word]) -> list[list[Word]]:
     """Group words into rows by baseline; small raised words join the row they sit on."""
     rows: list[list[Word]] = []
     for w in sorted(words, key=lambda w: (w.bottom, w.x0)):
-        if rows and w.bottom - rows[-1][0].bottom <= max(1.5, 0.15 * w.size):
-            rows[-1].append(w)
+        # Same baseline and same size: a superscript level with a line of the other column
+        # must not join that line.
+        row = next((r for r in reversed(rows[-4:]) if w.bottom - r[0].bottom <= max(1.5, 0.15 * w.size)
+                    and 0.85 <= w.size / r[0].size <= 1.18), None)
+        if row is not None:
+            row.append(w)
         else:
             rows.append([w])
     merged: list[list[Word]] = []
@@ -112,8 +108,12 @@ def _rows(words: list[Word]) -> list[list[Word]]:
     for i, row in enumerate(rows):
         small = max(w.size for w in row)
         near = rows[max(i - 3, 0):i] + rows[i + 1:i + 4]
-        host = next((r for r in near if small < 0.85 * max(w.size for w in r)
-                     and min(w.top for w in r) - 1 <= row[0].bottom <= r[0].bottom + 1), None)
+        # A superscript sits right after a word of a larger line whose height it is within; the
+        # closeness test keeps body text level with a big heading in the next column apart.
+        hosts_near = [r for r in near if small < 0.85 * max(w.size for w in r)
+                      and min(w.top for w in r) - 1 <= row[0].bottom <= r[0].bottom + 1
+                      and min(abs(row[0].x0 - w.x1) for w in r) <= 0.5 * small]
+        host = min(hosts_near, key=lambda r: min(abs(row[0].x0 - w.x1) for w in r), default=None)
         if host is not None:  # superscripts: their baseline is raised, they belong to the line below
             hosts[i] = id(host)
             for w in row:
@@ -141,15 +141,22 @@ def _gutter(rows: list[list[Word]], width: float) -> float | None:
         for w in row:
             cover[max(int(w.x0), 0)] += 1
             cover[min(int(w.x1) + 1, len(cover) - 1)] -= 1
-    running, best, best_x = 0, None, None
+    running, level = 0, []
     for x in range(hi + 1):
         running += cover[x]
-        if x >= lo and (best is None or running < best):
-            best, best_x = running, x
-    if best_x is None:
-        return None
-    both = sum(1 for row in rows if _split_at(row, best_x) is not None)
-    return float(best_x) if both >= 3 and both >= 2 * (best or 0) else None
+        if x >= lo:
+            level.append(running)
+    best = min(level)
+    run = [lo + i for i, n in enumerate(level) if n == best]
+    x = float(run[len(run) // 2])  # the middle of the emptiest stretch
+    left = sum(1 for row in rows if max(w.x1 for w in row) <= x)
+    right = sum(1 for row in rows if min(w.x0 for w in row) >= x)
+    both = sum(1 for row in rows if _split_at(row, x) is not None)
+    # Columns: text on both sides of a line that (nearly) nothing crosses; the few lines that do
+    # cross are full-width headings or headers.
+    if left + both >= 3 and right + both >= 3 and best <= max(1, 0.1 * len(rows)):
+        return x
+    return None
 
 
 def _split_at(row: list[Word], x: float) -> tuple[list[Word], list[Word]] | None:
@@ -161,14 +168,12 @@ def _split_at(row: list[Word], x: float) -> tuple[list[Word], list[Word]] | None
     return (left, right) if right[0].x0 - max(w.x1 for w in left) >= GUTTER_MIN else None
 
 
-def page_lines(page: Any, number: int) -> list[Line]:
-    """Return a page's lines (and tables, as one line each) in reading order."""
-    has_edges = bool(page.lines or page.rects)
-    tables = page.find_tables() if has_edges else []  # tables need ruling; skip the cost without
-    rows: list[list[Word] | Any] = list(_rows(_words(page, tables)))
+def page_lines(words: list[Word], tables: list[Any], number: int, width: float) -> list[Line]:
+    """Return a page's lines (and its ruled tables, as one line each) in reading order."""
+    rows: list[list[Word] | Any] = list(_rows(_outside(words, tables)))
     items = rows + tables
     items.sort(key=lambda r: r.bbox[1] if not isinstance(r, list) else r[0].top)
-    gutter = _gutter([r for r in rows], float(page.width))
+    gutter = _gutter([r for r in rows], width)
     out: list[Line] = []
     left: list[Line] = []
     right: list[Line] = []
