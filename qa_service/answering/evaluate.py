@@ -62,7 +62,7 @@ def _parse_line(path: Path, n: int, line: str) -> GoldQuestion:
     try:
         item = json.loads(line)
     except ValueError as exc:
-        raise GoldError(f"{path}:{n}: not valid JSON ({exc.msg})") from None
+        raise GoldError(f"{path}:{n}: not valid JSON ({getattr(exc, 'msg', 'unreadable')})") from None
     if not isinstance(item, dict):
         raise GoldError(f"{path}:{n}: each line must be a JSON object")
     unknown = set(item) - FIELDS

@@ -41,16 +41,16 @@ def split_front_matter(path: Path, text: str) -> tuple[dict[str, object], str]:
     else:
         raise ContentError(path, "front matter is not closed by a '---' line", 1)
     try:
-        meta = yaml.load("".join(lines[1:i]), Loader=_FrontMatterLoader) or {}  # noqa: S506 - a SafeLoader
+        meta = yaml.load("".join(lines[1:i]), Loader=_FrontMatterLoader) or {}
     except (ValueError, TypeError) as exc:  # a constructor's own complaint, e.g. a bad number
         raise ContentError(path, f"malformed front matter: {exc}", 2) from None
     except yaml.YAMLError as exc:
         # The context mark (where an unclosed bracket opened) beats the problem mark (often EOF).
         mark = getattr(exc, "context_mark", None) or getattr(exc, "problem_mark", None)
         # +1 for 0-based, +1 for the opening '---'; an error "at the end" belongs to the last line.
-        line = min(mark.line + 2, i) if mark is not None else None
+        at = min(mark.line + 2, i) if mark is not None else None
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ContentError(path, f"malformed front matter: {problem}", line) from None
+        raise ContentError(path, f"malformed front matter: {problem}", at) from None
     if not isinstance(meta, dict):
         raise ContentError(path, "front matter must be a mapping of 'key: value' lines", 2)
     return meta, "".join(lines[i + 1 :])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from typing import Any
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -61,7 +62,7 @@ class OpenIndex:
     version: str
     path: Path
     ix: whoosh_index.Index
-    searcher: object = field(init=False)
+    searcher: Any = field(init=False)  # whoosh.searching.Searcher (Whoosh has no type hints)
 
     def __post_init__(self) -> None:
         # One searcher per version, reused by every request. Answers are scored by `scorer`; the

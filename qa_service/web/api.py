@@ -6,7 +6,7 @@ from flask import Blueprint, Response, current_app, jsonify
 
 from qa_service.services import Services
 from qa_service.web.body import json_body
-from qa_service.web.contract import Health, PassageLink, ReportList, ReportPage, dump, issues
+from qa_service.web.contract import Health, PassageLink, ReportList, ReportPage, dump
 from qa_service.web.errors import InvalidField, NotFound
 from qa_service.web.openapi import openapi_document
 
@@ -15,7 +15,8 @@ bp = Blueprint("api", __name__, url_prefix="/api")
 
 def services() -> Services:
     """Return the app's wired parts (settings, live index, thesaurus, ranking)."""
-    return current_app.extensions["qa"]  # type: ignore[no-any-return]
+    svc: Services = current_app.extensions["qa"]
+    return svc
 
 
 @bp.post("/ask")
@@ -69,5 +70,3 @@ def openapi_view() -> Response:
     """Return the OpenAPI 3.1 description of this API, with this server's limits."""
     return jsonify(openapi_document(services().limits))
 
-
-__all__ = ["bp", "issues", "services"]

@@ -10,10 +10,11 @@ import dataclasses
 import json
 from dataclasses import dataclass
 from functools import cache
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
@@ -122,6 +123,14 @@ DESCRIPTIONS = {
 }
 
 
+def _json_integer(value: Any) -> Any:
+    # JSON Schema counts 5.0 as an integer, so the API does too; "5", true and 2.5 stay refused.
+    return int(value) if isinstance(value, float) and value.is_integer() and abs(value) < 2**53 else value
+
+
+JsonInt = Annotated[int, BeforeValidator(_json_integer)]
+
+
 class _Strict(BaseModel):
     # Strict: "5" is not an integer and "yes" is not a boolean; unknown fields are refused.
     model_config = ConfigDict(strict=True, extra="forbid")
@@ -136,7 +145,7 @@ def ask_request_model(limits: Limits) -> type[BaseModel]:
     return create_model(
         "AskRequest", __base__=_Strict, __doc__="A question, and optionally the conversation so far.",
         question=(question, Field(description="A question in plain language.")),
-        limit=(int, Field(DEFAULT_LIMIT, ge=1, le=limits.findings, description="Most findings to return.")),
+        limit=(JsonInt, Field(DEFAULT_LIMIT, ge=1, le=limits.findings, description="Most findings to return.")),
         history=(list[earlier], Field(default_factory=list, max_length=limits.history,
                                        description="The conversation's earlier questions, oldest first.")),
         reports=(list[report_id] | None, Field(None, min_length=1, max_length=MAX_REPORT_FILTER,
@@ -161,7 +170,8 @@ def _schemas(limits: Limits) -> dict[str, Any]:
         ("AskRequest", ask_request_model(limits)), ("Answer", Answer), ("ReportList", ReportList),
         ("Report", ReportPage), ("Health", Health), ("BuildSummary", BuildResult), ("Problem", Problem),
     ]
-    inputs = [(name, "validation", TypeAdapter(shape)) for name, shape in shapes]
+    mode: Literal["validation"] = "validation"
+    inputs = [(name, mode, TypeAdapter(shape)) for name, shape in shapes]
     top, definitions = TypeAdapter.json_schemas(inputs, ref_template="#/components/schemas/{model}")
     schemas = dict(definitions.get("$defs", {}))
     for (name, _mode), schema in top.items():
