@@ -56,6 +56,7 @@ class Item:
     page: int | None = None        # filled in by build_pdf
     page_end: int | None = None
     row_pages: list[int] = field(default_factory=list)  # tables: the page of each body row
+    drawn_from: int | None = None  # tables: the page the table (its header) starts on
 
     @property
     def source(self) -> str:
@@ -138,6 +139,7 @@ class _Doc(BaseDocTemplate):
             item = self.pending[0]
         if isinstance(flowable, Table):
             if item.kind == "table":  # a table split across pages: each row is on its own page
+                item.drawn_from = item.drawn_from or page
                 for row in flowable._cellvalues:
                     key = tuple(str(c) for c in row)
                     if len(item.row_pages) < len(item.rows) - 1 and key == item.rows[len(item.row_pages) + 1]:
@@ -190,7 +192,7 @@ def build_pdf(path: Path, spec: DocSpec) -> DocSpec:
     for _ in range(2):
         for it in spec.items:
             it.page = it.page_end = None
-            it.row_pages = []
+            it.row_pages, it.drawn_from = [], None
         spec.notes_by_page = {}
         doc = _Doc(path, spec, total)
         doc.build(_flowables(spec.items))
