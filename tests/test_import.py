@@ -260,3 +260,16 @@ def test_word_recall_against_pdfium_text(name: str, pdfs, imported: Path) -> Non
 
 def test_items_are_the_spec_shape() -> None:
     assert Item("paragraph", "x").source == "x" and Item("paragraph", "x", markup="<b>x</b>").source == "<b>x</b>"
+
+
+def test_an_id_taken_by_another_source_is_refused(pdfs, tmp_path: Path) -> None:
+    content = tmp_path / "content"
+    path = pdfs["Marlowe Review 2024.pdf"][0]
+    assert invoke("import", str(path), "--content", str(content), "--publisher", "P")[0] == 0
+    other = write_docx(tmp_path / "Marlowe Review 2024.docx")
+    code, out = invoke("import", str(other), "--content", str(content))
+    assert code == 1 and "report id 'marlowe-review-2024' is taken by" in out
+    (content / "hand.md").write_text("---\ntitle: H\npublisher: P\n---\n\nText.\n", encoding="utf-8")
+    code, out = invoke("import", str(path), "--content", str(content), "--id", "hand", "--publisher", "P")
+    assert code == 1 and "exists and was not imported" in out
+    assert (content / "hand.md").read_text(encoding="utf-8").endswith("Text.\n")

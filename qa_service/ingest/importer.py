@@ -67,13 +67,14 @@ def collect(paths: Iterable[Path]) -> list[Path]:
     return out
 
 
-def _existing_sha(target: Path) -> str | None:
-    """Return the source_sha256 of an imported report, '' for a hand-written one, None if absent."""
+def _existing(target: Path) -> tuple[str, str] | None:
+    """Return (source_sha256, source_file) of an imported report, ('', '') for a hand-written one."""
     if not target.exists():
         return None
-    text = target.read_text(encoding="utf-8", errors="replace")
-    m = re.search(r"^source_sha256:\s*\"?([0-9a-f]{64})", text.split("\n---", 1)[0], re.MULTILINE)
-    return m.group(1) if m else ""
+    head = target.read_text(encoding="utf-8", errors="replace").split("\n---", 1)[0]
+    sha = re.search(r"^source_sha256:\s*\"?([0-9a-f]{64})", head, re.MULTILINE)
+    source = re.search(r"^source_file:\s*\"?([^\"\n]*)", head, re.MULTILINE)
+    return (sha.group(1) if sha else "", source.group(1).strip() if source else "")
 
 
 def _iso_date(value: str | None) -> dt.date | None:
@@ -87,7 +88,7 @@ def _fields(ex: Extracted, opts: Options, source: str, sha: str, name: str) -> l
     """Return the front matter: flags first, then the document's metadata, then its largest text."""
     review: list[str] = []
 
-    def pick(key: str, flag: object, *found: str | None) -> object:
+    def pick(key: str, flag: object, *found: object) -> object:
         if flag:
             return flag
         value = next((v for v in found if v), None)
@@ -145,12 +146,16 @@ def import_file(path: Path, opts: Options, taken: dict[str, Path]) -> Outcome:
     if not data.strip():
         return Outcome(path, "failed", "file is empty")
     sha = hashlib.sha256(data).hexdigest()
-    existing = _existing_sha(target)
-    if not opts.force and existing == sha:
-        return Outcome(path, "skipped", "unchanged; --force to import again", target)
-    if not opts.force and existing == "":
-        return Outcome(path, "failed", f"{target} exists and was not imported; pass --force or --id")
     source = f"{SOURCES_DIR}/{slug}{path.suffix.lower()}"
+    existing = _existing(target)
+    if existing is not None and not opts.force:
+        if existing == (sha, source):
+            return Outcome(path, "skipped", "unchanged; --force to import again", target)
+        if not existing[0]:
+            return Outcome(path, "failed", f"{target} exists and was not imported; pass --force or --id")
+        if existing[1] != source:
+            return Outcome(path, "failed", f"report id {slug!r} is taken by {target} (from {existing[1]}); "
+                                           "pass --id or --force")
     try:
         extracted, markdown_body = _read(path)
         fields = _fields(extracted, opts, source, sha, path.name)
@@ -163,6 +168,8 @@ def import_file(path: Path, opts: Options, taken: dict[str, Path]) -> Outcome:
         yaml.safe_load(text.split("\n---\n", 1)[0].lstrip("-"))  # the front matter must parse back
     except ImportProblem as exc:
         return Outcome(path, "failed", str(exc))
+    except Exception as exc:  # noqa: BLE001 - one odd file must not stop a batch; name it and go on
+        return Outcome(path, "failed", f"could not import ({type(exc).__name__}: {str(exc)[:100]})")
     _write(opts.content_dir / source, data)
     _write(target, text.encode("utf-8"))
     pages = f"{extracted.pages} pages, " if extracted.pages else ""

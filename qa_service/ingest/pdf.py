@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
@@ -219,6 +220,6 @@ def _resolve_refs(blocks: list[Block], notes: list[tuple[str, int, list[str]]]) 
     out = []
     for b in blocks:
         if FN_OPEN in b.text:
-            b = Block(b.kind, _REF.sub(resolve, b.text), b.level, b.page, b.page_end, b.page_label, b.rows, b.label)
+            b = replace(b, text=_REF.sub(resolve, b.text))
         out.append(b)
     return out

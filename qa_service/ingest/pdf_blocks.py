@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from qa_service.ingest.blocks import FN_CLOSE, FN_OPEN, Block
 from qa_service.ingest.pdf_lines import Line
@@ -143,7 +143,7 @@ class BlockBuilder:
         for d in self.drafts:
             page, end = d.first.page, d.last.page
             label = self.labels.get(page)
-            common = {"page": page, "page_end": end if end != page else None, "page_label": label}
+            common = Block("", page=page, page_end=end if end != page else None, page_label=label)
             if d.kind == "table":
                 rows: list[tuple[str, ...]] = []
                 pages: list[tuple[int, str | None]] = []
@@ -153,11 +153,11 @@ class BlockBuilder:
                             rows.append(tuple(r))
                             pages.append((piece.page, self.labels.get(piece.page)))
                 if len(rows) > 1:
-                    out.append(Block("table", rows=tuple(rows), row_pages=tuple(pages[1:]), **common))
+                    out.append(replace(common, kind="table", rows=tuple(rows), row_pages=tuple(pages[1:])))
                 elif rows:  # one ruled row is a boxed line of text
-                    out.append(Block("paragraph", text=" ".join(rows[0]), **common))
+                    out.append(replace(common, kind="paragraph", text=" ".join(rows[0])))
                 continue
             text = join_lines(d.parts, vocab)
             if text.strip():
-                out.append(Block(d.kind, text=text, level=d.level, **common))
+                out.append(replace(common, kind=d.kind, text=text, level=d.level))
         return out

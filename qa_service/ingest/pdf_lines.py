@@ -97,10 +97,10 @@ def _rows(words: list[Word]) -> list[list[Word]]:
     for w in sorted(words, key=lambda w: (w.bottom, w.x0)):
         # Same baseline and same size: a superscript level with a line of the other column
         # must not join that line.
-        row = next((r for r in reversed(rows[-4:]) if w.bottom - r[0].bottom <= max(1.5, 0.15 * w.size)
-                    and 0.85 <= w.size / r[0].size <= 1.18), None)
-        if row is not None:
-            row.append(w)
+        same = next((r for r in reversed(rows[-4:]) if w.bottom - r[0].bottom <= max(1.5, 0.15 * w.size)
+                     and 0.85 <= w.size / r[0].size <= 1.18), None)
+        if same is not None:
+            same.append(w)
         else:
             rows.append([w])
     merged: list[list[Word]] = []
@@ -148,14 +148,14 @@ def _gutter(rows: list[list[Word]], width: float) -> float | None:
             level.append(running)
     best = min(level)
     run = [lo + i for i, n in enumerate(level) if n == best]
-    x = float(run[len(run) // 2])  # the middle of the emptiest stretch
-    left = sum(1 for row in rows if max(w.x1 for w in row) <= x)
-    right = sum(1 for row in rows if min(w.x0 for w in row) >= x)
-    both = sum(1 for row in rows if _split_at(row, x) is not None)
+    gap = float(run[len(run) // 2])  # the middle of the emptiest stretch
+    left = sum(1 for row in rows if max(w.x1 for w in row) <= gap)
+    right = sum(1 for row in rows if min(w.x0 for w in row) >= gap)
+    both = sum(1 for row in rows if _split_at(row, gap) is not None)
     # Columns: text on both sides of a line that (nearly) nothing crosses; the few lines that do
     # cross are full-width headings or headers.
     if left + both >= 3 and right + both >= 3 and best <= max(1, 0.1 * len(rows)):
-        return x
+        return gap
     return None
 
 
