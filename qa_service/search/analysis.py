@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from functools import lru_cache
+from typing import Any
 
 from whoosh.analysis import Analyzer, LowercaseFilter, RegexTokenizer, StemFilter, StopFilter
 from whoosh.lang import stemmer_for_language, stopwords_for_language
@@ -43,7 +44,7 @@ def normalize(text: str) -> str:
 class NormalizingTokenizer(RegexTokenizer):
     """Whoosh's RegexTokenizer over normalize(text): passages are indexed as questions are read."""
 
-    def __call__(self, value, **kwargs):  # type: ignore[no-untyped-def]
+    def __call__(self, value: str, **kwargs: Any) -> Any:
         return super().__call__(normalize(value), **kwargs)
 
 

@@ -12,6 +12,7 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Any
 
 import numpy as np
 
@@ -57,7 +58,7 @@ class BM25F:
         self._lengths: dict[str, np.ndarray] = {}  # one array per field, needed by every query
 
     @cached_property
-    def _leaves(self) -> list[tuple[object, int]]:
+    def _leaves(self) -> list[tuple[Any, int]]:
         return [(sub.reader(), offset) for sub, offset in self.searcher.leaf_searchers()]
 
     @cached_property
