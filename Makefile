@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 QA_INDEX_DIR ?= index
 export QA_INDEX_DIR
 
-.PHONY: run test index bench-quality bench-load bench-import clean
+.PHONY: run test index bench-quality bench-load bench-import bench-soak clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,13 @@ bench-quality: $(VENV)/.installed-bench
 
 bench-load: $(VENV)/.installed-bench
 	$(BIN)/python benchmarks/load.py $(SQUAD) --sizes 1,10
+
+# 3,000 adversarial then 20,000 ordinary questions against a real server (RSS, p99, errors),
+# the slow-client probe, and the costliest inputs' medians on the bundled index.
+bench-soak: $(VENV)/.installed
+	$(BIN)/python benchmarks/soak.py --squad $(SQUAD)
+	$(BIN)/python benchmarks/soak.py --probe --corpus bundled
+	$(BIN)/python benchmarks/soak.py --worst
 
 bench-import: $(VENV)/.installed-test
 	bash scripts/ensure-poppler.sh

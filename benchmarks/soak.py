@@ -31,7 +31,8 @@ from pathlib import Path
 CLI = Path(sys.executable).parent / "qa-service"
 ROOT = Path(__file__).resolve().parent.parent
 OUT = Path(__file__).resolve().parent / "out"
-SQUAD = ROOT.parent / "shared" / "data" / "squad-dev-v1.1.json"
+DEFAULT_SQUAD = ROOT.parent / "shared" / "data" / "squad-dev-v1.1.json"
+SQUAD = DEFAULT_SQUAD  # set from --squad
 DEADLINE_S = 900          # the whole soak stops after this, whatever happens
 WINDOW = 1000             # requests per reported row
 
@@ -73,7 +74,7 @@ def adversarial(rng: random.Random) -> dict:
     return {"question": question(), "history": [question() for _ in range(3)]}
 
 
-def ordinary_questions(corpus: str, index_dir: Path) -> list[str]:
+def ordinary_questions(corpus: str) -> list[str]:
     """Return varied ordinary questions: SQuAD dev's, or made from the bundled reports' words."""
     if corpus == "squad":
         data = json.loads(SQUAD.read_text(encoding="utf-8"))["data"]
@@ -94,7 +95,7 @@ def build(corpus: str, out: Path) -> Path:
     content = ROOT / "content"
     if corpus == "squad":
         sys.path.insert(0, str(Path(__file__).resolve().parent))
-        from squad import prepare
+        from squad_reports import prepare
 
         data = json.loads(SQUAD.read_text(encoding="utf-8"))["data"]
         content = out / "soak-content-squad"
@@ -322,19 +323,24 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--requests", type=int, default=20_000, help="ordinary questions in the soak")
     parser.add_argument("--adversarial", type=int, default=3000, help="adversarial questions sent first")
     parser.add_argument("--concurrency", type=int, default=4)
-    parser.add_argument("--corpus", choices=("squad", "bundled"), default="squad" if SQUAD.exists() else "bundled")
+    parser.add_argument("--corpus", choices=("squad", "bundled"), default=None,
+                        help="squad when its file exists, else the bundled reports")
     parser.add_argument("--max-requests", type=int, default=None,
                         help="worker recycling; the soak turns it off (0) by default to show memory growth")
     parser.add_argument("--probe", action="store_true", help="run the hostile-client probe instead")
     parser.add_argument("--worst", action="store_true", help="time the costliest inputs instead (bundled index)")
     parser.add_argument("--index", type=Path, help="serve this index instead of building one")
+    parser.add_argument("--squad", type=Path, default=DEFAULT_SQUAD, help="SQuAD v1.1 dev JSON (for --corpus squad)")
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args(argv)
+    global SQUAD
+    SQUAD = args.squad
+    args.corpus = args.corpus or ("squad" if SQUAD.exists() else "bundled")
     args.out.mkdir(parents=True, exist_ok=True)
     deadline = time.monotonic() + DEADLINE_S
     corpus = "bundled" if args.worst else args.corpus
     index_dir = args.index or build(corpus, args.out)
-    questions = ordinary_questions(args.corpus, index_dir)
+    questions = ordinary_questions(args.corpus)
     print(f"{os.cpu_count()} cores, Python {sys.version.split()[0]}; corpus {corpus}; "
           f"command: python benchmarks/soak.py {' '.join(argv if argv is not None else sys.argv[1:])}")
     recycle = args.max_requests if args.max_requests is not None else (None if args.probe or args.worst else 0)

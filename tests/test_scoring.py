@@ -115,3 +115,25 @@ def test_bounded_cache_limits_count_and_bytes() -> None:
 
     assert [double(1), double(1), double(2), double(3), double(1)] == [2, 2, 4, 6, 2]
     assert calls == [1, 2, 3, 1]
+
+
+def test_replaced_version_releases_its_caches(tmp_path: Path) -> None:
+    """Once a rebuild is live and no request holds the old version, its scorer and caches are freed."""
+    import gc
+    import weakref
+
+    content = tmp_path / "content"
+    write_report(content, "first", "Pelicans fish in shallow water.")
+    build_index(content, tmp_path / "index")
+    holder = IndexHolder(tmp_path / "index")
+    old = holder.get()
+    search(old, {"pelican": 1.0, "madeupword": 1.0}, limit=3)
+    assert len(old.scorer.cache) > 0
+    gone = weakref.ref(old.scorer)
+    write_report(content, "second", "Herons wait in reeds.")
+    build_index(content, tmp_path / "index")
+    new = holder.get()
+    assert new.version != old.version
+    del old
+    gc.collect()
+    assert gone() is None
