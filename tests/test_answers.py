@@ -99,6 +99,13 @@ def test_acronym_plurals_and_possessives_expand_like_the_singular(bundled, quest
     assert "Local Safeguarding Children Board" in expanded or "serious case review" in expanded
 
 
+def test_a_plural_acronym_the_stemmer_keeps_apart_is_answered_through_its_synonyms(bundled) -> None:
+    # "CSPRs" stems to "csprs", not "cspr"; its expansion must still stand in for it.
+    answer = ask(bundled, "What did the CSPRs say about fathers?")
+    assert answer.found and "the role of the fathers had been marginalised" in answer.findings[0].text
+    assert "serious case review" in answer.expanded_terms
+
+
 def test_acronym_plural_is_not_a_longer_word(bundled) -> None:
     assert "special educational needs" not in ask(bundled, "What did SENDER say?").expanded_terms
     assert "serious case review" not in ask(bundled, "What did SCRIPTS say?").expanded_terms

@@ -73,10 +73,15 @@ def _contains(sequence: list[str], part: list[str]) -> bool:
     return n > 0 and any(sequence[i:i + n] == part for i in range(len(sequence) - n + 1))
 
 
+def _acronym_forms(entry: Entry, question: str) -> list[str]:
+    """Return how the question writes an acronym: as is, in the plural or the possessive."""
+    # "LSCBs", "SCR's", "LSCBs'" count as the acronym; "SCRIPT" and "send" do not.
+    return re.findall(rf"(?<![\w-]){re.escape(entry.text)}(?:s?['’]s?|s)?(?![\w-])", question)
+
+
 def _matches(entry: Entry, question: str, sequence: list[str]) -> bool:
     if entry.acronym:
-        # The plural and the possessive count as the acronym: "LSCBs", "SCR's", "LSCBs'".
-        return re.search(rf"(?<![\w-]){re.escape(entry.text)}(?:s?['’]s?|s)?(?![\w-])", question) is not None
+        return bool(_acronym_forms(entry, question))
     return _contains(sequence, analyze(entry.text))
 
 
@@ -90,6 +95,9 @@ def expand(question: str, own: list[str], groups: tuple[tuple[Entry, ...], ...])
         if not matched:
             continue
         sources = {t for e in matched for t in analyze(e.text)}
+        # The stemmer keeps some plurals apart ("CSPRs" → "csprs"): the question's own form
+        # is the term the synonyms stand in for.
+        sources |= {t for e in matched if e.acronym for form in _acronym_forms(e, question) for t in analyze(form)}
         for other in group:
             extra = [t for t in analyze(other.text) if t not in own]
             if other in matched or not extra:
