@@ -36,6 +36,7 @@ run: index
 
 test: $(VENV)/.installed-test
 	bash scripts/ensure-chromium.sh
+	$(BIN)/python -m mypy
 	$(BIN)/python -m pytest -q
 
 SQUAD ?= ../shared/data/squad-dev-v1.1.json

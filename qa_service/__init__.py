@@ -58,7 +58,7 @@ def create_app(config: Mapping[str, object] | None = None) -> Flask:
 
     @app.after_request
     def finish(response: Response) -> Response:
-        response.headers["Content-Security-Policy"] = CSP
+        response.headers.setdefault("Content-Security-Policy", CSP)  # a view may set a stricter one
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["Referrer-Policy"] = "no-referrer"
         response.headers["X-Frame-Options"] = "DENY"

@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from tqdm import tqdm
 
 from qa_service.answering import thesaurus
-from qa_service.answering.answer import Answer, QuestionError
+from qa_service.answering.answer import Answer, QuestionError, page_text
 from qa_service.config import setting_default
 from qa_service.ingest.content import ContentError
 from qa_service.search.format import IndexProblem, current_version
@@ -106,7 +106,10 @@ def format_answer(answer: Answer) -> str:
     for n, f in enumerate(answer.findings, start=1):
         c = f.citation
         where = f"{c.report} — {c.section}, paragraph {c.paragraph}" if c.section else f"{c.report}, paragraph {c.paragraph}"
-        lines += [f"[{n}] {f.text}", f"    {where}", f"    {c.url}"]
+        page = page_text(c)
+        lines += [f"[{n}] {f.text}", f"    {where}" + (f", {page}" if page else ""), f"    {c.url}"]
+        if c.original_url:
+            lines.append(f"    original: {c.original_url}")
     return "\n".join(lines)
 
 

@@ -43,7 +43,8 @@ def test_json_output_is_the_answer_object(runner: CliRunner, bundled_index: Path
     data.pop("took_ms"), expected.pop("took_ms")
     assert data == expected
     assert set(data["findings"][0]["citation"]) == {
-        "report", "report_id", "section", "paragraph", "passage_id", "url", "source_url"}
+        "report", "report_id", "section", "paragraph", "passage_id", "url", "source_url",
+        "page", "page_end", "page_label", "original_url"}  # pages: null for reports without them
 
 
 def test_unanswerable_question_says_so(runner: CliRunner, bundled_index: Path) -> None:

@@ -14,6 +14,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
+from qa_service import create_app
 from qa_service.cli import main
 from qa_service.ingest.content import ContentError, Passage, parse_report
 from qa_service.ingest.slug import slugify
@@ -234,6 +235,20 @@ def test_import_then_build_then_ask_finds_the_page(pdfs, tmp_path: Path) -> None
     passage = {p.id: p for p in parse_report(content / "marlowe-review-2024.md").passages}[citation["passage_id"]]
     item = next(it for it in pdfs["Marlowe Review 2024.pdf"][1].items if it.text.startswith("8. The partnership"))
     assert passage.text == item.text and passage.page == item.page == 2
+    # The citation says the page, the CLI prints "p. 2", and the original opens there.
+    assert citation["page"] == 2 and citation["original_url"] == "/reports/marlowe-review-2024/source#page=2"
+    code, text = invoke("ask", "Should the partnership make sure that fathers and partners are seen?",
+                        "--index", str(index))
+    assert "p. 2" in text and "original: /reports/marlowe-review-2024/source#page=2" in text
+    client = create_app({"INDEX_DIR": str(index), "CONTENT_DIR": str(content)}).test_client()
+    with client.get("/reports/marlowe-review-2024/source") as original:
+        assert original.status_code == 200 and original.mimetype == "application/pdf"
+        assert original.data == (folder / "Marlowe Review 2024.pdf").read_bytes()
+    page = client.get("/reports/marlowe-review-2024").get_data(as_text=True)
+    assert 'data-page="2"' in page  # the margin shows each passage's page
+    api = client.post("/api/ask", json={"question": "Should the partnership make sure that fathers are seen?"})
+    assert api.get_json()["findings"][0]["citation"]["page"] == 2
+    assert client.get("/reports/marlowe-review-2024-nope/source").status_code == 404
 
 
 def _words(text: str) -> Counter[str]:

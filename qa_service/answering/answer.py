@@ -30,6 +30,12 @@ class Citation:
     passage_id: str
     url: str
     source_url: str | None
+    # Imported PDFs: the physical page the passage starts on (and ends on, when it runs on), the
+    # printed page label where it differs, and the original file opened at that page.
+    page: int | None = None
+    page_end: int | None = None
+    page_label: str | None = None
+    original_url: str | None = None
 
 
 @dataclass(frozen=True)
@@ -105,11 +111,22 @@ def sentence_share(passage: str, weights: dict[str, float], aliases: dict[str, s
                 for _piece, terms in unit_terms(passage, whole)), default=0.0) / total
 
 
+def page_text(c: Citation) -> str:
+    """Return "p. 12", "pp. 12–13" or "p. xii" (the printed label where there is one); "" without pages."""
+    if c.page is None:
+        return ""
+    first = c.page_label or str(c.page)
+    if c.page_end is not None and c.page_end != c.page:
+        return f"pp. {first}–{c.page_end if c.page_label is None else c.page_end}"
+    return f"p. {first}"
+
+
 def citation(hit: Hit) -> Citation:
     """Return the citation of a passage hit."""
     p = hit.passage
+    original = hit.original and (f"{hit.original}#page={p.page}" if p.page else hit.original)
     return Citation(hit.report_title, p.report_id, p.section, p.ordinal, p.id,
-                    f"/reports/{p.report_id}#{p.anchor}", hit.source_url)
+                    f"/reports/{p.report_id}#{p.anchor}", hit.source_url, p.page, p.page_end, p.page_label, original)
 
 
 def coverage(hit: Hit, weights: dict[str, float], aliases: dict[str, set[str]] | None = None,

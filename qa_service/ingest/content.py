@@ -83,6 +83,9 @@ class Report:
     subjects: tuple[str, ...] = ()
     summary: str | None = None
     example_questions: tuple[str, ...] = ()
+    source_file: str | None = None           # the original, relative to the content folder
+    pages: int | None = None                 # the original's page count
+    needs_review: tuple[str, ...] = ()       # front matter values an import read from the document
     passages: tuple[Passage, ...] = ()
     html: str = field(default="", repr=False)
 
@@ -102,6 +105,9 @@ class Report:
             "example_questions": list(self.example_questions),
             "sha256": self.sha256,
             "passage_count": len(self.passages),
+            "source_file": self.source_file,
+            "pages": self.pages,
+            "needs_review": list(self.needs_review),
         }
 
 
@@ -267,8 +273,21 @@ def parse_report(path: Path, report_id: str | None = None) -> Report:
         source_note=text_field(path, raw, meta, "source_note"),
         subjects=subjects, summary=text_field(path, raw, meta, "summary"),
         example_questions=text_list(path, raw, meta, "example_questions"),
+        source_file=text_field(path, raw, meta, "source_file"),
+        pages=_page_count(path, raw, meta),
+        needs_review=text_list(path, raw, meta, "needs_review"),
         passages=passages, html=html,
     )
+
+
+def _page_count(path: Path, raw: str, meta: dict[str, object]) -> int | None:
+    """Return the front matter's `pages` (written by `qa-service import`), checked."""
+    value = meta.get("pages")
+    if value is None:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise ContentError(path, "'pages' must be a whole number", meta_line(path, raw, "pages"))
+    return value
 
 
 def content_files(content_dir: Path) -> list[Path]:

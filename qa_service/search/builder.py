@@ -93,13 +93,15 @@ def passage_document(report: Report, passage: Passage) -> dict[str, object]:
         "section": passage.section,
         "title": report.title,
         "source_url": report.source_url or "",
+        "page": passage.page,
+        "page_end": passage.page_end,
+        "page_label": passage.page_label,
     }
 
 
 def report_detail(report: Report, relpath: str) -> ReportDetail:
     """Return what reports/<id>.json keeps: metadata, page HTML and passages."""
-    passages = [PassageRecord(p.id, p.ordinal, p.kind, p.section, p.text, getattr(p, "page", None),
-                              getattr(p, "page_end", None), getattr(p, "page_label", None))
+    passages = [PassageRecord(p.id, p.ordinal, p.kind, p.section, p.text, p.page, p.page_end, p.page_label)
                 for p in report.passages]
     return ReportDetail(meta_from_json({**report.metadata(), "file": relpath}), report.html, passages)
 

@@ -28,7 +28,7 @@ WORDS_FILE = "words.json"      # unstemmed words, for spelling suggestions
 TMP_PREFIX = ".tmp-"           # staging folders of builds in progress
 VERSION_NAME = re.compile(r"^v\d{8}T\d{6}-\d{6}$")
 # Bump when the schema, the analyzer or these files change: an older index is rebuilt in full.
-SCHEMA_VERSION = 8  # 8: NFKC-normalising tokenizer (issue 14)
+SCHEMA_VERSION = 9  # 8: NFKC-normalising tokenizer (issue 14); 9: stored page numbers (issue 12)
 # Field weights for BM25F, applied by Whoosh to posting weights at index time: passage text
 # counts most; headings and titles give context.
 FIELD_BOOSTS = {"text": 1.0, "section": 0.5, "title": 0.4}
@@ -70,6 +70,9 @@ def make_schema() -> Schema:
         section=TEXT(analyzer=analyzer, stored=True, phrase=False, field_boost=FIELD_BOOSTS["section"]),
         title=TEXT(analyzer=analyzer, stored=True, phrase=False, field_boost=FIELD_BOOSTS["title"]),
         source_url=STORED(),
+        page=STORED(),
+        page_end=STORED(),
+        page_label=STORED(),
     )
 
 
@@ -94,6 +97,7 @@ class ReportMeta:
     kind: str = "report"
     source_file: str | None = None
     pages: int | None = None
+    needs_review: list[str] = field(default_factory=list)
 
     @property
     def name(self) -> str:

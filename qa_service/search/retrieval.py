@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import threading
-from typing import Any
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 from whoosh import index as whoosh_index
 from whoosh import query as wq
@@ -53,6 +53,7 @@ class Hit:
     score: float
     matched: frozenset[str]                         # question terms found in text, section or title
     in_text: frozenset[str] = frozenset()           # those found in the passage text itself
+    original: str | None = None                     # /reports/<id>/source when the original is kept
 
 
 @dataclass
@@ -166,7 +167,8 @@ def whoosh_query(weighted_terms: dict[str, float]) -> wq.Query:
     return wq.Or(parts)
 
 
-def _hit(doc: dict, score: float, matched: frozenset[str], in_text: frozenset[str]) -> Hit:
+def _hit(index: OpenIndex, doc: dict[str, Any], score: float, matched: frozenset[str],
+         in_text: frozenset[str]) -> Hit:
     section = doc.get("section") or ""
     passage = Passage(
         id=doc["id"].split("/", 1)[1],
@@ -175,8 +177,13 @@ def _hit(doc: dict, score: float, matched: frozenset[str], in_text: frozenset[st
         kind=doc["kind"],
         headings=tuple(section.split(SECTION_SEP)) if section else (),
         text=doc["text"],
+        page=doc.get("page"),
+        page_end=doc.get("page_end"),
+        page_label=doc.get("page_label"),
     )
-    return Hit(passage, doc["title"], doc.get("source_url") or None, score, matched, in_text)
+    meta = index.reports.get(passage.report_id)
+    original = f"/reports/{passage.report_id}/source" if meta is not None and meta.source_file else None
+    return Hit(passage, doc["title"], doc.get("source_url") or None, score, matched, in_text, original)
 
 
 def search(index: OpenIndex, weighted_terms: dict[str, float], limit: int = 10,
@@ -186,5 +193,5 @@ def search(index: OpenIndex, weighted_terms: dict[str, float], limit: int = 10,
         return []
     allowed = index.scorer.mask("report_id", reports) if reports else None
     # Stored fields are read only for the passages returned, never for the rest.
-    return [_hit(index.searcher.stored_fields(s.docnum), s.score, s.matched, s.in_main)
+    return [_hit(index, index.searcher.stored_fields(s.docnum), s.score, s.matched, s.in_main)
             for s in index.scorer.top(weighted_terms, limit, allowed)]

@@ -92,7 +92,7 @@ async function copyCitation(button) {
   const item = button.closest(".finding");
   const citation = {
     report: item.dataset.report, report_id: item.dataset.reportId, section: item.dataset.section,
-    paragraph: item.dataset.paragraph, url: item.dataset.url,
+    paragraph: item.dataset.paragraph, url: item.dataset.url, pages: item.dataset.pages,
   };
   const reports = await loadReports();
   const text = reference(citation, reports.get(citation.report_id));

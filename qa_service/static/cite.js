@@ -19,7 +19,8 @@ export function loadReports() {
 /** `Publisher (year) *Title*, section, paragraph N. <absolute link>` for one citation. */
 export function reference(citation, meta, base = window.location.href) {
   const link = new URL(citation.url, base).href;
-  const where = `${citation.section}, paragraph ${citation.paragraph}. ${link}`;
+  const page = citation.pages ? `, ${citation.pages}` : ""; // "p. 12" from the finding's data-pages
+  const where = `${citation.section}, paragraph ${citation.paragraph}${page}. ${link}`;
   if (!meta) return `*${citation.report}*, ${where}`; // metadata unavailable: say only what we know
   const publisher = meta.publisher_short || meta.publisher;
   const year = /^\d{4}/.test(meta.published || "") ? meta.published.slice(0, 4) : "n.d.";

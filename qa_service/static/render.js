@@ -26,11 +26,22 @@ export function safeHref(url) {
   }
 }
 
-/** The citation line: report short title (or title), section, paragraph. */
+/** "p. 12", "pp. 12–13" or "p. xii" (the printed label), as answer.page_text says; "" without pages. */
+export function pageText(citation) {
+  if (citation.page === null || citation.page === undefined) return "";
+  const first = citation.page_label || String(citation.page);
+  if (citation.page_end !== null && citation.page_end !== undefined && citation.page_end !== citation.page) {
+    return `pp. ${first}–${citation.page_end}`;
+  }
+  return `p. ${first}`;
+}
+
+/** The citation line: report short title (or title), section, paragraph, page. */
 export function citationLabel(citation, reports) {
   const meta = reports.get(citation.report_id);
   const name = (meta && (meta.short_title || meta.title)) || citation.report;
-  return `${name}, ${citation.section}, paragraph ${citation.paragraph}`;
+  const page = pageText(citation);
+  return `${name}, ${citation.section}, paragraph ${citation.paragraph}${page ? `, ${page}` : ""}`;
 }
 
 /** The question half of a turn. */
@@ -92,11 +103,13 @@ function findingItem(finding, n, turnId, reports) {
   const c = finding.citation || {};
   const item = el("li", {
     class: "finding", id: `${turnId}-f${n}`, "data-report-id": c.report_id, "data-report": c.report,
-    "data-section": c.section, "data-paragraph": c.paragraph, "data-url": c.url,
+    "data-section": c.section, "data-paragraph": c.paragraph, "data-url": c.url, "data-pages": pageText(c),
   },
   el("p", { class: "cite" },
     el("span", { class: "num" }, `[${n}]`), " ",
     el("a", { class: "cite-link", href: safeHref(c.url) }, citationLabel(c, reports)), " ",
+    ...(c.original_url ? [el("a", { class: "original", href: safeHref(c.original_url) },
+      `Original${pageText(c) ? `, ${pageText(c)}` : ""}`), " "] : []),
     el("button", { type: "button", class: "copy", "aria-label": `Copy citation ${n}` }, "Copy citation")),
   el("p", { class: "finding-text" }, el("q", {}, finding.text)));
   if (finding.passage && finding.passage !== finding.text) item.append(wholePassage(finding));

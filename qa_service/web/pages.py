@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import nh3
-from flask import Blueprint, render_template, request
+from flask import Blueprint, Response, current_app, render_template, request, send_file
 
+from qa_service.answering.answer import Citation, page_text
 from qa_service.search.format import ReportMeta
 from qa_service.web.api import services
 from qa_service.web.errors import NotFound
@@ -18,7 +20,7 @@ bp = Blueprint("web", __name__)
 # Report HTML comes from Markdown written by people: keep structure and passage anchors only.
 ALLOWED_TAGS = {"h1", "h2", "h3", "h4", "h5", "h6", "p", "ul", "ol", "li", "table", "thead", "tbody",
                 "tr", "th", "td", "blockquote", "em", "strong", "code", "pre", "a", "br", "hr"}
-ALLOWED_ATTRIBUTES = {"*": {"id", "class", "data-ordinal"}, "a": {"href", "title"}, "th": {"align"},
+ALLOWED_ATTRIBUTES = {"*": {"id", "class", "data-ordinal", "data-page", "data-page-end", "data-page-label"}, "a": {"href", "title"}, "th": {"align"},
                       "td": {"align"}}
 # Answers shown on the no-JavaScript fallback page; the chat script asks for the API's default too.
 FALLBACK_LIMIT = 5
@@ -65,7 +67,8 @@ def _fallback_answer(question: str) -> tuple[dict[str, Any] | None, str | None]:
 def chat() -> str:
     """Serve the chat page; with ?question= it also answers server-side, for browsers without JavaScript."""
     reports = services().live().reports
-    question = request.args.get("question", "").strip()
+    # Control characters (a NUL, say) are never part of a question, and never echoed into the page.
+    question = "".join(c for c in request.args.get("question", "") if c.isprintable() or c == " ").strip()
     answer, error = _fallback_answer(question) if question else (None, None)
     # Citations name a report by its short title when it has one, as the chat script does.
     names = {rid: meta.name for rid, meta in reports.items()}
@@ -89,6 +92,37 @@ def report(report_id: str) -> str:
         raise NotFound(f"There is no report called “{report_id}”.")
     facts = [p for p in detail.passages if p.kind == "fact"]
     return render_template("report.html", report=detail.meta, facts=facts, body=sanitise(detail.html))
+
+
+@bp.app_template_filter("page_text")
+def page_text_filter(citation: Any) -> str:
+    """Format a citation's pages as "p. 12" or "pp. 12–13" ("" without pages)."""
+    return page_text(citation) if isinstance(citation, Citation) else page_text(Citation(**citation))
+
+
+# What an original may be served as; anything else is offered as a download.
+SOURCE_TYPES = {".pdf": "application/pdf", ".docx": "application/vnd.openxmlformats-officedocument."
+                "wordprocessingml.document", ".html": "text/plain", ".htm": "text/plain", ".txt": "text/plain",
+                ".md": "text/plain"}
+
+
+@bp.get("/reports/<report_id>/source")
+def source(report_id: str) -> Response:
+    """Serve the original file a report was imported from (open a PDF at a page with #page=N)."""
+    meta = services().live().reports.get(report_id)
+    if meta is None or not meta.source_file:
+        raise NotFound(f"There is no original file for “{report_id}”.")
+    content = Path(str(current_app.config["CONTENT_DIR"])).resolve()
+    path = (content / meta.source_file).resolve()
+    # The name comes from front matter, which anyone may write: serve only files under content/sources.
+    if not path.is_relative_to(content / "sources") or not path.is_file():
+        raise NotFound(f"There is no original file for “{report_id}”.")
+    kind = SOURCE_TYPES.get(path.suffix.lower(), "application/octet-stream")
+    response = send_file(path, mimetype=kind, as_attachment=kind == "application/octet-stream" or
+                         path.suffix.lower() == ".docx", download_name=path.name, max_age=3600)
+    # The browser's own PDF viewer must be allowed to show it; nothing else may run.
+    response.headers["Content-Security-Policy"] = "default-src 'none'; object-src 'self'; frame-ancestors 'none'"
+    return response
 
 
 @bp.app_template_filter("markers")
