@@ -115,7 +115,7 @@ class Server:
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
     def __enter__(self) -> Server:  # noqa: PYI034
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 180  # a loaded machine starts workers slowly
         while time.monotonic() < deadline:
             try:
                 status, _ = ask(self.port, {"question": "health?"}, timeout=2)
