@@ -1,0 +1,198 @@
+"""The one object the app and the CLI use for the database: it opens, migrates, and survives outages.
+
+The service must answer whether or not the database is there. Every use goes through
+`Store.connect()`: a database that cannot be reached makes it raise `StoreUnavailable` (logged
+once, not once per request), and for the next few seconds the store does not try again, so an
+outage costs answering nothing. Once the database is back the schema is checked and use resumes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import Connection, Engine, text
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import InterfaceError as SAInterfaceError
+
+from qa_service.store import engine as engines
+from qa_service.store import feedback as feedback_rows
+from qa_service.store import log as question_log
+from qa_service.store import ratelimit
+from qa_service.store.ratelimit import Rate
+from qa_service.store.records import FeedbackRecord, QuestionGroup, Trend
+
+log = logging.getLogger("qa_service.store")
+DEFAULT_RATE = Rate(600, 60)
+RETRY_SECONDS = 5.0        # after a failure, the database is left alone this long
+PRUNE_EVERY_SECONDS = 3600
+_migrated: set[str] = set()  # URLs this process has brought up to date
+_migrating = threading.Lock()
+
+
+class StoreUnavailable(Exception):
+    """The database cannot be reached (or is not set up); the request needing it cannot be served."""
+
+
+class UnknownAnswer(LookupError):
+    """Feedback names an answer id that no logged answer has."""
+
+
+class RateLimited(Exception):
+    """A client sent more feedback than the rate allows; it may try again after `retry_after` seconds."""
+
+    def __init__(self, retry_after: int, rate: Rate) -> None:
+        super().__init__(f"at most {rate.count} feedback requests per {rate.seconds} s; "
+                         f"try again in {retry_after} s")
+        self.retry_after = retry_after
+
+
+def utcnow() -> datetime:
+    """Return the current UTC time as stored (naive, UTC)."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+@dataclass
+class Store:
+    """The database behind the question log and feedback, opened lazily and migrated at start."""
+
+    url_setting: str
+    instance_dir: Path
+    log_questions: bool = True
+    log_days: int = 90
+    rate: Rate = DEFAULT_RATE
+
+    def __post_init__(self) -> None:
+        self.url = engines.database_url(self.url_setting, self.instance_dir)
+        self._engine: Engine | None = None
+        self._down_until = 0.0
+        self._dropped = 0
+        self._pruned_at = 0.0
+
+    @property
+    def where(self) -> str:
+        """Return the database URL with any password hidden, for log lines and messages."""
+        return self.url.render_as_string(hide_password=True)
+
+    def _open(self) -> Engine:
+        if self._engine is None:
+            self._engine = engines.create(self.url)
+        key = self.url.render_as_string(hide_password=False)
+        if key not in _migrated:
+            with _migrating:
+                if key not in _migrated:
+                    engines.migrate(self._engine)
+                    _migrated.add(key)
+        return self._engine
+
+    def _failed(self, exc: Exception) -> StoreUnavailable:
+        first = time.monotonic() >= self._down_until
+        self._down_until = time.monotonic() + RETRY_SECONDS
+        if first:
+            reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0][:300]
+            log.warning("database %s unavailable (%s); retrying in %.0f s", self.where, reason, RETRY_SECONDS)
+        return StoreUnavailable(f"the database is unavailable: {type(exc).__name__}")
+
+    @contextlib.contextmanager
+    def connect(self) -> Iterator[Connection]:
+        """Yield a connection in a transaction (committed on success); StoreUnavailable when down."""
+        if time.monotonic() < self._down_until:
+            raise StoreUnavailable("the database is unavailable (retrying shortly)")
+        try:
+            engine = self._open()
+            with engine.begin() as conn:
+                yield conn
+        except (OperationalError, SAInterfaceError, OSError) as exc:
+            raise self._failed(exc) from exc
+        except DBAPIError as exc:
+            if exc.connection_invalidated:
+                raise self._failed(exc) from exc
+            raise
+
+    def close(self) -> None:
+        """Close every pooled connection (SQLite then folds its write-ahead log into the file)."""
+        if self._engine is not None:
+            self._engine.dispose()
+
+    def start(self) -> bool:
+        """Create or migrate the database now and apply retention; False (logged) when it is down."""
+        try:
+            self.prune()
+        except StoreUnavailable:
+            return False
+        return True
+
+    def state(self) -> str:
+        """Return "ok" when the database answers, else "unavailable"."""
+        try:
+            with self.connect() as conn:
+                conn.execute(text("SELECT 1"))
+        except StoreUnavailable:
+            return "unavailable"
+        return "ok"
+
+    def prune(self) -> None:
+        """Delete log rows and feedback older than QA_LOG_DAYS."""
+        with self.connect() as conn:
+            question_log.prune(conn, utcnow() - timedelta(days=self.log_days))
+        self._pruned_at = time.monotonic()
+
+    def log_answer(self, question: str, found: bool, passage_ids: list[str], index_version: str,
+                   took_ms: float) -> str:
+        """Log one answer and return its new opaque id; a database outage drops the entry with a warning."""
+        answer_id = uuid.uuid4().hex
+        try:
+            with self.connect() as conn:
+                question_log.record(conn, answer_id, utcnow(), question if self.log_questions else None, found,
+                                    passage_ids, index_version, took_ms)
+            if self._dropped:
+                log.warning("database %s is back; %d question log entries were dropped", self.where, self._dropped)
+                self._dropped = 0
+            if time.monotonic() - self._pruned_at > PRUNE_EVERY_SECONDS:
+                self.prune()
+        except StoreUnavailable:
+            if not self._dropped:
+                log.warning("question log entry dropped: database %s unavailable", self.where)
+            self._dropped += 1
+        return answer_id
+
+    def add_feedback(self, client: str, answer_id: str, helpful: bool, comment: str | None) -> int:
+        """Store feedback on a logged answer and return its id (rate limited per client)."""
+        with self.connect() as conn:
+            wait = ratelimit.hit(conn, ratelimit.client_key(client), self.rate, time.time())
+        if wait is not None:
+            raise RateLimited(wait, self.rate)
+        if len(answer_id) != 32:  # not an id this service hands out
+            raise UnknownAnswer(answer_id)
+        with self.connect() as conn:
+            stored = feedback_rows.add(conn, answer_id, helpful, comment, utcnow())
+        if stored is None:
+            raise UnknownAnswer(answer_id)
+        return stored
+
+    def questions(self, found: bool | None = None, limit: int = 100) -> list[QuestionGroup]:
+        """Return logged questions grouped, most asked first (only unanswered ones with found=False)."""
+        with self.connect() as conn:
+            return question_log.groups(conn, found, limit)
+
+    def feedback(self, limit: int = 100, helpful: bool | None = None) -> list[FeedbackRecord]:
+        """Return feedback, newest first."""
+        with self.connect() as conn:
+            return feedback_rows.recent(conn, limit, helpful)
+
+    def trends(self, weeks: int = 8, top: int = 10) -> tuple[Trend, list[Trend]]:
+        """Return all questions per week over the last weeks, and the most asked questions' weeks."""
+        with self.connect() as conn:
+            return question_log.trends(conn, utcnow(), weeks, top)
+
+    def gold_lines(self, since: datetime | None = None) -> list[str]:
+        """Return the feedback as a gold set in `qa-service eval`'s format (see feedback.gold_lines)."""
+        with self.connect() as conn:
+            return list(feedback_rows.gold_lines(conn, since))
