@@ -64,8 +64,12 @@ def test_refusal_offers_topics_the_reports_cover(bundled) -> None:
     near = ask(bundled, "Which apprenticeships suit lorry drivers in Wales?")
     assert not near.found
     assert near.suggestions and near.suggestions[0] == "Related publications — Apprenticeships: developing skills for future prosperity"
+    # Each suggestion is a link that opens the nearest section.
+    assert near.related[0].text == near.suggestions[0]
+    assert near.related[0].url.startswith("/reports/ages-of-concern-related#p-")
+    # Only passages sharing real words with the question are suggested; otherwise there are none.
     far = ask(bundled, "zzzz qqqq")
-    assert "Ages of concern" in far.suggestions
+    assert far.suggestions == [] and far.related == []
     assert ask(bundled, "fathers").suggestions == []
 
 

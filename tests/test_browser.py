@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 import os
 import re
 import subprocess
@@ -104,8 +105,9 @@ def test_enter_sends_and_shows_findings_with_citations(page) -> None:
     assert "pre-birth assessments" in turn.locator(".answer-text").text_content()
     assert turn.locator(".answer-text a.marker").first.text_content() == "[1]"
     link = turn.locator(".finding .cite-link").first
-    assert link.text_content() == "Ages of concern, Summary, paragraph 6"
-    assert re.fullmatch(r"/reports/ages-of-concern#p-[0-9a-f]{10}", link.get_attribute("href"))
+    # The source label names the publisher and year; paragraphs are numbered within their section.
+    assert re.fullmatch(r"Ages of concern \(Ofsted, 2011\), Summary, paragraph \d", link.text_content())
+    assert re.fullmatch(r"/reports/ages-of-concern\?conversation=.+&quote=.+#p-[0-9a-f]{10}", link.get_attribute("href"))
     assert page.locator("#transcript").get_attribute("aria-busy") == "false"
     assert page.locator("#question").input_value() == ""
     corrected = ask(page, "What went wrong with pre-brith assesments?")
@@ -144,8 +146,12 @@ def test_follow_up_sends_history_and_is_answered_in_context(page, browser, base_
     page.goto("/")
     ask(page, "What common errors were seen with babies?")
     follow_up = ask(page, "Tell me more.")
-    assert follow_up.locator(".finding").count() > 0
-    assert sent[0]["history"] == [] and sent[1]["history"] == ["What common errors were seen with babies?"]
+    # In context it is either answered with further findings or told there is nothing more.
+    assert follow_up.locator(".finding").count() > 0 or "Nothing more on this" in follow_up.text_content()
+    assert "Not found in these reports" not in follow_up.text_content()
+    assert sent[0]["history"] == []
+    assert [h["question"] for h in sent[1]["history"]] == ["What common errors were seen with babies?"]
+    assert sent[1]["history"][0]["shown"]  # the passages already shown travel with the question
 
     # The same words with no conversation behind them are not answerable: the history did the work.
     fresh = page.context.new_page()
@@ -260,9 +266,22 @@ def test_copy_citation_puts_a_reference_on_the_clipboard(page, base_url: str) ->
     button.click()
     page.get_by_role("button", name="Copy citation 1").filter(has_text="Copied").wait_for()
     copied = page.evaluate("navigator.clipboard.readText()")
-    assert copied == ("Ofsted (2011) *Ages of concern: learning lessons from serious case reviews: a thematic "
-                      "report of Ofsted’s evaluation of serious case reviews from 1 April 2007 to 31 March 2011*, "
-                      f"Summary, paragraph 6. {base_url}{href}")
+    # Harvard style in plain text: no Markdown, the real source, a section-relative paragraph, accessed date.
+    source = page.request.get("/api/reports/ages-of-concern").json()["source_url"]
+    today = date.today()
+    assert re.fullmatch(
+        r"Ofsted \(2011\) Ages of concern: learning lessons from serious case reviews: a thematic report of "
+        r"Ofsted’s evaluation of serious case reviews from 1 April 2007 to 31 March 2011\. Summary, paragraph \d\. "
+        + re.escape(f"Available at: {source} (Accessed: {today.day} {today:%B %Y}).") , copied), copied
+    assert "*" not in copied
+    turn.get_by_role("button", name="Copy citation 1 as BibTeX").click()
+    page.get_by_role("button", name="Copy citation 1 as BibTeX").filter(has_text="Copied").wait_for()
+    bib = page.evaluate("navigator.clipboard.readText()")
+    assert bib.startswith("@misc{ages-of-concern-2011,") and "year = {2011}" in bib and source in bib
+    turn.get_by_role("button", name="Copy citation 1 as RIS").click()
+    page.get_by_role("button", name="Copy citation 1 as RIS").filter(has_text="Copied").wait_for()
+    assert page.evaluate("navigator.clipboard.readText()").startswith("TY  - RPRT\nAU  - Ofsted")
+    assert href
 
 
 @pytest.mark.parametrize(("name", "viewport"), [("desktop", DESKTOP), ("phone", PHONE)])
@@ -287,3 +306,169 @@ def test_screenshots_fit_the_screen(page, name: str, viewport: dict) -> None:
     page.goto("/reports")
     assert page.evaluate(fits), "the report list scrolls sideways"
     page.screenshot(path=ARTIFACTS / f"reports-{name}.png", full_page=True)
+
+
+def conversation_questions(page) -> list[str]:
+    return page.locator("#transcript .turn .q-text").all_text_contents()
+
+
+def test_back_reload_and_a_shared_link_restore_the_conversation(page, browser, base_url: str) -> None:
+    page.goto("/")
+    ask(page, "What common errors were seen with babies?")
+    ask(page, "What about fathers?")
+    asked = ["What common errors were seen with babies?", "What about fathers?"]
+    assert "history=" in page.url and "question=" in page.url  # the address holds the conversation
+    page.locator(".cite-link").first.click()
+    page.wait_for_load_state()
+    focused = page.evaluate("document.activeElement.id")
+    assert focused and focused == page.url.split("#")[1]  # focus lands on the cited passage
+    back = page.get_by_role("link", name="Back to your conversation")
+    assert back.count() == 1
+    page.go_back()
+    page.locator("#transcript .turn").nth(1).wait_for()
+    assert conversation_questions(page) == asked
+    page.reload()
+    assert conversation_questions(page) == asked
+    shared = browser.new_context(base_url=base_url).new_page()  # a link sent to a colleague
+    shared.goto(page.url)
+    assert conversation_questions(shared) == asked
+    assert shared.locator("#transcript .turn").nth(1).locator(".finding").count() > 0
+    shared.context.close()
+    back_page = page.context.new_page()
+    back_page.goto(page.locator(".cite-link").first.get_attribute("href"))
+    back_page.get_by_role("link", name="Back to your conversation").click()
+    back_page.locator("#transcript .turn").nth(1).wait_for()
+    assert conversation_questions(back_page) == asked
+
+
+def test_tell_me_more_gives_a_different_finding(page) -> None:
+    page.goto("/")
+    first = ask(page, "What common errors were seen with babies?")
+    more = ask(page, "Tell me more.")
+    before = {f.get_attribute("data-url") for f in first.locator(".finding").all()}
+    after = {f.get_attribute("data-url") for f in more.locator(".finding").all()}
+    assert before and (not after & before)
+    assert after or "Nothing more" in more.text_content()
+
+
+def test_tell_me_more_without_javascript_moves_on_too(browser, base_url: str) -> None:
+    context = browser.new_context(base_url=base_url, java_script_enabled=False)
+    page = context.new_page()
+    page.goto("/?question=What+common+errors+were+seen+with+babies%3F")
+    page.locator("#question").fill("Tell me more.")
+    page.locator("#send").click()
+    page.wait_for_load_state()
+    turns = page.locator("#transcript .turn")
+    assert turns.count() == 2
+    first = {f.get_attribute("data-url") for f in turns.nth(0).locator(".finding").all()}
+    second = {f.get_attribute("data-url") for f in turns.nth(1).locator(".finding").all()}
+    assert first and not second & first
+    context.close()
+
+
+def test_report_filter_limits_the_answer_and_is_in_the_address(page) -> None:
+    page.goto("/")
+    group = page.get_by_role("group", name="Reports to search")
+    page.locator(".filter summary").click()
+    group.get_by_role("checkbox", name=re.compile("Ages of concern \\(Ofsted")).check()
+    assert group.get_by_role("checkbox").count() == 2
+    turn = ask(page, "What about young people?")
+    reports = {f.get_attribute("data-report-id") for f in turn.locator(".finding").all()}
+    assert reports == {"ages-of-concern"}
+    assert "reports=ages-of-concern" in page.url
+    page.reload()
+    assert page.get_by_role("checkbox", name=re.compile("Ages of concern \\(Ofsted")).is_checked()
+
+
+def test_over_long_question_is_refused_with_a_message(page) -> None:
+    page.goto("/")
+    page.locator("#question").fill("word " * 300)
+    page.locator("#question").press("Enter")
+    assert "over the limit of 1000" in page.locator("#question-count").text_content()
+    assert page.locator("#transcript .turn").count() == 0
+    assert page.locator("#question").input_value().startswith("word word")  # nothing cut silently
+
+
+@pytest.mark.parametrize("zoom", [2, 4])
+def test_nothing_is_clipped_at_high_zoom(browser, base_url: str, zoom: int) -> None:
+    # 400% zoom of a 1280-wide window is a 320 CSS-pixel-wide viewport.
+    context = browser.new_context(base_url=base_url, viewport={"width": 1280 // zoom, "height": 800 // zoom},
+                                  device_scale_factor=zoom)
+    page = context.new_page()
+    page.goto("/")
+    ask(page, "What about fathers?")
+    fits = "document.documentElement.scrollWidth <= document.documentElement.clientWidth"
+    assert page.evaluate(fits)
+    for selector in ("#send", "#question", "#restart"):
+        box = page.locator(selector).bounding_box()
+        assert box is None or (box["x"] >= 0 and box["x"] + box["width"] <= 1280 // zoom + 1), selector
+    position = page.eval_on_selector(".composer", "el => getComputedStyle(el).position")
+    assert position == "static"  # the box no longer covers a third of the screen
+    page.screenshot(path=ARTIFACTS / f"chat-zoom-{zoom * 100}.png")
+    context.close()
+
+
+AXE = ROOT / ".cache" / "axe-core" / "node_modules" / "axe-core" / "axe.min.js"
+WCAG = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+
+
+def axe_violations(page) -> list[str]:
+    """Run axe-core's WCAG 2.2 A/AA rules on the page as it is; return 'rule: target' lines."""
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate("tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})", WCAG)
+    return [f"{v['id']}: {n['target']}" for v in result["violations"] for n in v["nodes"]]
+
+
+def test_accessibility_audit_finds_nothing_in_any_state(browser, base_url: str) -> None:
+    if not AXE.exists():
+        pytest.fail(f"{AXE} is missing; run scripts/ensure-axe.sh")
+    # The CSP is bypassed in this test browser only, so the audit script can be injected.
+    for scheme in ("light", "dark"):
+        context = browser.new_context(base_url=base_url, viewport=DESKTOP, bypass_csp=True,
+                                      reduced_motion="reduce", color_scheme=scheme)
+        page = context.new_page()
+        states = []
+        page.goto("/")
+        states.append(("empty chat", axe_violations(page)))
+        ask(page, "What went wrong with pre-birth assessments?")
+        ask(page, "What is the capital of France?")
+        page.locator(".filter summary").click()
+        page.locator("#question").fill("word " * 190)
+        page.locator("#question").dispatch_event("input")
+        states.append(("answers, refusal, filter, counter", axe_violations(page)))
+        page.goto(page.locator(".cite-link").first.get_attribute("href"))
+        states.append(("report from a citation", axe_violations(page)))
+        page.goto("/reports")
+        states.append(("report list", axe_violations(page)))
+        page.goto("/reports/nope")
+        states.append(("not found page", axe_violations(page)))
+        context.close()
+        found = [(name, v) for name, v in states if v]
+        assert not found, f"{scheme}: {found}"
+
+
+def test_refusal_suggestions_are_links_to_sections_the_reports_cover(page) -> None:
+    page.goto("/")
+    turn = ask(page, "Which apprenticeships suit lorry drivers in Wales?")
+    link = turn.locator(".not-found ul.covers a").first
+    assert "Apprenticeships" in link.text_content()
+    link.click()
+    page.wait_for_load_state()
+    assert "/reports/ages-of-concern-related" in page.url
+    assert page.eval_on_selector(".passage:target", "el => el.id") == page.url.split("#")[1]
+    page.goto("/")
+    unrelated = ask(page, "zzzz qqqq")
+    assert unrelated.locator(".not-found").count() == 1
+    assert "Nearest sections" not in unrelated.text_content()  # nothing shares its words: no suggestions
+
+
+def test_a_question_for_several_things_is_answered_with_a_list(page) -> None:
+    page.goto("/")
+    turn = ask(page, "What are the key lessons for babies under one?")
+    items = turn.locator(".finding").first.locator("ul.items li")
+    assert items.count() >= 7
+    assert any("fathers" in text for text in items.all_text_contents())
+    # Each quote is shown once: a finding quoted in the answer text is not quoted again below it.
+    quoted = turn.locator(".answer-text").text_content()
+    for text in turn.locator(".finding .finding-text").all_text_contents():
+        assert text.strip("“”\"") not in quoted

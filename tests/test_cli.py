@@ -44,15 +44,17 @@ def test_json_output_is_the_answer_object(runner: CliRunner, bundled_index: Path
     assert data == expected
     assert set(data["findings"][0]["citation"]) == {
         "report", "report_id", "section", "paragraph", "passage_id", "url", "source_url",
-        "page", "page_end", "page_label", "original_url"}  # pages: null for reports without them
+        "page", "page_end", "page_label", "original_url",  # pages: null for reports without them
+        "section_paragraph"}
 
 
 def test_unanswerable_question_says_so(runner: CliRunner, bundled_index: Path) -> None:
     result = runner.invoke(main, ["ask", "What is the capital of France?", "--index", str(bundled_index)])
     assert result.exit_code == 0
-    first, topics = result.output.strip().splitlines()
-    assert first == "The reports do not answer this question."
-    assert topics.startswith("Topics these reports do cover:") and "Ages of concern" in topics
+    # Nothing in the reports shares its words, so no topics are suggested.
+    assert result.output.strip().splitlines() == ["The reports do not answer this question."]
+    near = runner.invoke(main, ["ask", "Which apprenticeships suit lorry drivers in Wales?", "--index", str(bundled_index)])
+    assert "Topics these reports do cover: Related publications — Apprenticeships" in near.output
 
 
 def test_bad_content_file_is_one_line_naming_file_and_line(runner: CliRunner, tmp_path: Path, content_copy: Path) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -75,7 +77,9 @@ def test_chat_page_has_box_log_and_starter_questions(client) -> None:
 def test_chat_answers_without_javascript(client) -> None:
     page = html_of(client, "/?question=What+about+the+role+of+fathers%3F")
     links = page.find("a", **{"class": "cite-link"})
-    assert links and links[0]["href"].startswith("/reports/ages-of-concern#p-")
+    # Citation links carry the conversation (for the way back) and the quoted words.
+    assert links and re.fullmatch(r"/reports/ages-of-concern\?conversation=question%3D.+&quote=.+#p-[0-9a-f]{10}",
+                                  links[0]["href"])
     body = client.get("/?question=What+about+the+role+of+fathers%3F").get_data(as_text=True)
     assert "the role of the fathers had been marginalised" in body
     refused = client.get("/?question=What+is+the+capital+of+France%3F").get_data(as_text=True)
@@ -160,7 +164,8 @@ def test_report_html_is_neutralised(tmp_path: Path) -> None:
     assert response.status_code == 200
     text = response.get_data(as_text=True)
     page = Page(text)
-    assert not page.find("script") and not page.inline_scripts
+    # The page's own script (focus and quote highlighting) is the only one; the report's are gone.
+    assert page.find("script") == [{"type": "module", "src": "/static/report.js"}] and not page.inline_scripts
     assert not page.find("img") and not page.find("iframe") and not page.find("svg")
     for tag, attrs in page.tags:
         assert not [a for a in attrs if a.startswith("on")], (tag, attrs)
@@ -180,3 +185,22 @@ def test_long_date_formats_iso_dates_and_passes_others_through() -> None:
 def test_markers_link_only_the_findings_they_number() -> None:
     pieces = markers("“a [3] b” [1] “c” [2]", 2)
     assert pieces == [("“a [3] b” ", None), ("[1]", 1), (" “c” ", None), ("[2]", 2)]
+
+
+def test_a_conversation_in_the_address_is_replayed_turn_by_turn(client) -> None:
+    page = client.get("/?history=What+common+errors+were+seen+with+babies%3F&question=Tell+me+more.")
+    body = page.get_data(as_text=True)
+    assert body.count('class="turn"') == 2
+    assert 'name="history" value="What common errors were seen with babies?"' in body
+    assert 'name="history" value="Tell me more."' in body  # the next question continues it
+
+
+def test_report_page_offers_the_way_back_and_nothing_else(client) -> None:
+    back = client.get("/reports/ages-of-concern?conversation=question%3Dfathers%26evil%3D1").get_data(as_text=True)
+    assert 'href="/?question=fathers"' in back and "Back to your conversation" in back and "evil" not in back
+    assert "Back to your conversation" not in client.get("/reports/ages-of-concern").get_data(as_text=True)
+
+
+def test_control_characters_are_never_echoed(client) -> None:
+    body = client.get("/?question=fa%00thers%1b").get_data(as_text=True)
+    assert "\x00" not in body and "\x1b" not in body and "fathers" in body

@@ -5,17 +5,19 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import asdict, dataclass, field, replace
-from functools import lru_cache
 
 from qa_service.answering import thesaurus
 from qa_service.answering.cues import expected_answer, satisfies
 from qa_service.answering.query import PreparedQuery, prepare_query
 from qa_service.answering.ranking import RANKING, Ranking
 from qa_service.answering.sentences import units
+from qa_service.answering.statements import asks_for_several, complete
 from qa_service.answering.thesaurus import Entry
 from qa_service.ingest.content import FACTS_SECTION, Passage
+from qa_service.search.cache import bounded_cache
 from qa_service.search.retrieval import Hit, OpenIndex, analyze, search
 
+NOTHING_MORE = "Nothing more on this: every finding the reports give has been shown above."
 NOT_FOUND = "The reports do not answer this question."
 
 
@@ -36,6 +38,8 @@ class Citation:
     page_end: int | None = None
     page_label: str | None = None
     original_url: str | None = None
+    # The paragraph's number within its section, as a reader counts ("Summary, paragraph 2").
+    section_paragraph: int = 0
 
 
 @dataclass(frozen=True)
@@ -46,6 +50,16 @@ class Finding:
     passage: str
     score: float
     citation: Citation
+    # When the question asks for several things and the passage lists them: the list's items.
+    items: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Related:
+    """A place the reports do cover, near a question they do not answer: its name and its link."""
+
+    text: str
+    url: str
 
 
 @dataclass
@@ -61,6 +75,9 @@ class Answer:
     suggestions: list[str] = field(default_factory=list)
     expanded_terms: list[str] = field(default_factory=list)
     did_you_mean: str | None = None
+    answer_id: str | None = None  # set by /api/ask when the answer is logged, for feedback
+    # When nothing answers: sections near the question (sharing its words), with links to open them.
+    related: list[Related] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, object]:
         """Return the answer as the JSON object the CLI and the API both print."""
@@ -71,7 +88,7 @@ class QuestionError(ValueError):
     """A question that cannot be asked (empty, or only whitespace)."""
 
 
-@lru_cache(maxsize=1024)  # bounded: about 6 MB per worker
+@bounded_cache(entries=1024, max_bytes=8 * 1024 * 1024)  # a few huge passages cannot blow past it
 def unit_terms(passage: str, whole: bool = False) -> tuple[tuple[str, frozenset[str]], ...]:
     """Return a passage's sentences and clauses (or the passage itself) with their index terms."""
     pieces = [passage.strip()] if whole else units(passage)
@@ -126,7 +143,8 @@ def citation(hit: Hit) -> Citation:
     p = hit.passage
     original = hit.original and (f"{hit.original}#page={p.page}" if p.page else hit.original)
     return Citation(hit.report_title, p.report_id, p.section, p.ordinal, p.id,
-                    f"/reports/{p.report_id}#{p.anchor}", hit.source_url, p.page, p.page_end, p.page_label, original)
+                    f"/reports/{p.report_id}#{p.anchor}", hit.source_url, p.page, p.page_end, p.page_label, original,
+                    p.in_section)
 
 
 def coverage(hit: Hit, weights: dict[str, float], aliases: dict[str, set[str]] | None = None,
@@ -189,21 +207,21 @@ def candidates(index: OpenIndex, question: str, limit: int = 5, history: list[st
     return query, rerank(hits, query.weights, expected_answer(question), query.aliases, ranking, query.named)
 
 
-def suggest(index: OpenIndex, weak: list[Hit], most: int = 5) -> list[str]:
-    """Return topics the reports do cover, nearest first, to offer when nothing answers."""
+def suggest(index: OpenIndex, weak: list[Hit], asked: set[str], most: int = 5) -> list[Related]:
+    """Return sections near the question, nearest first: only passages sharing real words with it."""
     def name(report_id: str) -> str:
         meta = index.reports.get(report_id)
-        if isinstance(meta, dict):  # catalogs before report metadata became dataclasses
-            return meta.get("short_title") or meta.get("title") or report_id
         return meta.name if meta is not None else report_id
 
-    topics: list[str] = []
-    for hit in weak:  # passages that matched some words, but too few to answer
+    related: dict[str, Related] = {}
+    for hit in weak:  # passages that matched some of the question's words, but too few to answer
+        if not hit.in_text & asked:  # a title or heading match alone is not "related"
+            continue
         headings = [h for h in hit.passage.headings if h != FACTS_SECTION]
         report = name(hit.passage.report_id)
-        topics.append(f"{report} — {headings[-1]}" if headings else report)
-    topics += [name(report_id) for report_id in index.reports]
-    return list(dict.fromkeys(topics))[:most]
+        text = f"{report} — {headings[-1]}" if headings else report
+        related.setdefault(text, Related(text, f"/reports/{hit.passage.report_id}#{hit.passage.anchor}"))
+    return list(related.values())[:most]
 
 
 def _compose(findings: list[Finding], ranking: Ranking) -> str:
@@ -215,12 +233,23 @@ def _compose(findings: list[Finding], ranking: Ranking) -> str:
 
 def ask(index: OpenIndex, question: str, limit: int = 5, history: list[str] | None = None,
         reports: list[str] | None = None, groups: tuple[tuple[Entry, ...], ...] | None = None,
-        ranking: Ranking = RANKING) -> Answer:
-    """Answer a question from an open index: cited findings, or a plain 'not found'."""
+        ranking: Ranking = RANKING, shown: frozenset[str] = frozenset()) -> Answer:
+    """Answer a question from an open index: cited findings, or a plain 'not found'.
+
+    `shown` holds passage ids the conversation has already shown: a follow-up with no words of
+    its own ("Tell me more") moves on to the next findings instead of repeating them; a question
+    with words of its own is answered in full, whatever was shown before.
+    """
     started = time.perf_counter()
     if not isinstance(question, str) or not question.strip():
         raise QuestionError("the question is empty")
-    query, ranked = candidates(index, question, limit, history, reports, groups, ranking)
+    query, ranked = candidates(index, question, limit + len(shown), history, reports, groups, ranking)
+    # A listing of other publications (front matter `kind: listing`) never outranks the reports.
+    listings = {rid for rid, meta in index.reports.items() if getattr(meta, "kind", "report") == "listing"}
+    if listings:
+        ranked = sorted(ranked, key=lambda r: r.hit.passage.report_id in listings)
+    if query.terms:
+        shown = frozenset()
     cue = expected_answer(question)
     # Synonyms help pick the clause too, at the weight they were searched with.
     # Words naming the report are left out: every sentence of that report is about them.
@@ -229,19 +258,29 @@ def ask(index: OpenIndex, question: str, limit: int = 5, history: list[str] | No
                     if src in asked for t in syn} | asked
     findings: list[Finding] = []
     seen: set[str] = set()
+    repeated = False
+    several = asks_for_several(question)
     for candidate in ranked:
         if candidate.support < ranking.min_coverage:
             continue
         hit = candidate.hit
+        if hit.passage.id in shown:
+            repeated = True
+            continue
         text = best_unit(hit.passage.text, unit_weights, cue, is_statement(hit.passage), ranking)
+        items: list[str] = []
+        if not is_statement(hit.passage):  # "These included …" gets what it refers to; lists stay lists
+            text, items = complete(hit.passage.text, text, several)
         key = " ".join(analyze(text))
         if key in seen:  # the same words cited twice add nothing
             continue
         seen.add(key)
-        findings.append(Finding(text, hit.passage.text, round(hit.score, 4), citation(hit)))
+        findings.append(Finding(text, hit.passage.text, round(hit.score, 4), citation(hit), items))
         if len(findings) == limit:
             break
-    suggestions = [] if findings else suggest(index, [r.hit for r in ranked])
+    related = [] if findings or repeated else suggest(index, [r.hit for r in ranked], set(query.weights))
     took = (time.perf_counter() - started) * 1000
-    return Answer(question, _compose(findings, ranking) if findings else NOT_FOUND, bool(findings),
-                  findings, index.version, round(took, 2), suggestions, query.expanded_terms, query.did_you_mean)
+    reply = _compose(findings, ranking) if findings else NOTHING_MORE if repeated else NOT_FOUND
+    return Answer(question, reply, bool(findings),
+                  findings, index.version, round(took, 2), [r.text for r in related], query.expanded_terms,
+                  query.did_you_mean, related=related)

@@ -11,7 +11,6 @@ import click
 from tqdm import tqdm
 
 from qa_service.config import setting_default
-from qa_service.ingest.importer import Options, Outcome, import_paths, summary
 
 
 def _date(ctx: click.Context, param: click.Parameter, value: str | None) -> dt.date | None:
@@ -38,6 +37,10 @@ def import_command(paths: tuple[Path, ...], content_dir: Path, report_id: str | 
                    publisher: str | None, published: dt.date | None, source_url: str | None,
                    force: bool) -> None:
     """Import PDF, Word, HTML, Markdown or text files (or folders of them) as reports."""
+    # Imported here, not at the top: `qa-service serve` loads this module, and the PDF and HTML
+    # libraries (and the ssl they pull in) have no place in a serving worker.
+    from qa_service.ingest.importer import Options, Outcome, import_paths, summary
+
     if report_id and (len(paths) > 1 or paths[0].is_dir()):
         raise click.UsageError("--id names one report: give one file with it")
     opts = Options(content_dir, report_id, title, publisher, published, source_url, force)

@@ -54,6 +54,9 @@ class Passage:
     page: int | None = None
     page_end: int | None = None
     page_label: str | None = None
+    # The passage's number within its section (1 for the first under its heading), as a reader
+    # counts paragraphs; `ordinal` counts through the whole report.
+    in_section: int = 0
 
     @property
     def anchor(self) -> str:
@@ -86,6 +89,7 @@ class Report:
     source_file: str | None = None           # the original, relative to the content folder
     pages: int | None = None                 # the original's page count
     needs_review: tuple[str, ...] = ()       # front matter values an import read from the document
+    kind: str = "report"                     # "listing" (secondary): ranked below reports' passages
     passages: tuple[Passage, ...] = ()
     html: str = field(default="", repr=False)
 
@@ -108,6 +112,7 @@ class Report:
             "source_file": self.source_file,
             "pages": self.pages,
             "needs_review": list(self.needs_review),
+            "kind": self.kind,
         }
 
 
@@ -153,6 +158,7 @@ class _Collector(Treeprocessor):
         self.report_id = report_id
         self.next_ordinal = first_ordinal
         self.headings: list[tuple[int, str]] = []
+        self.in_section: dict[tuple[str, ...], int] = {}
         self.passages: list[Passage] = []
         self.seen: dict[str, int] = {}
 
@@ -210,8 +216,10 @@ class _Collector(Treeprocessor):
         el.set("class", (el.get("class", "") + " passage").strip())
         el.set("data-ordinal", str(self.next_ordinal))
         headings = tuple(h[1] for h in self.headings)
+        self.in_section[headings] = self.in_section.get(headings, 0) + 1
+        el.set("data-para", str(self.in_section[headings]))
         self.passages.append(Passage(pid, self.report_id, self.next_ordinal, kind, headings, text,
-                                     **_pages(el)))  # type: ignore[arg-type]
+                                     **_pages(el), in_section=self.in_section[headings]))  # type: ignore[arg-type]
         self.next_ordinal += 1
 
 
@@ -235,7 +243,7 @@ def fact_passages(report_id: str, publisher: str, published: dt.date | None,
     if subjects:
         facts.append("Subjects: " + "; ".join(subjects) + ".")
     return [
-        Passage(passage_id(report_id, text), report_id, n, "fact", (FACTS_SECTION,), text)
+        Passage(passage_id(report_id, text), report_id, n, "fact", (FACTS_SECTION,), text, in_section=n)
         for n, text in enumerate(facts, start=1)
     ]
 
@@ -276,8 +284,21 @@ def parse_report(path: Path, report_id: str | None = None) -> Report:
         source_file=text_field(path, raw, meta, "source_file"),
         pages=_page_count(path, raw, meta),
         needs_review=text_list(path, raw, meta, "needs_review"),
+        kind=_kind(path, raw, meta),
         passages=passages, html=html,
     )
+
+
+KINDS = ("report", "listing")
+
+
+def _kind(path: Path, raw: str, meta: dict[str, object]) -> str:
+    """Return the front matter's `kind`: a report (the default) or a listing of other publications."""
+    kind = text_field(path, raw, meta, "kind") or "report"
+    if kind not in KINDS:
+        raise ContentError(path, f"'kind' must be one of {', '.join(KINDS)}, not {kind!r}",
+                           meta_line(path, raw, "kind"))
+    return kind
 
 
 def _page_count(path: Path, raw: str, meta: dict[str, object]) -> int | None:

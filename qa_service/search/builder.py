@@ -96,12 +96,14 @@ def passage_document(report: Report, passage: Passage) -> dict[str, object]:
         "page": passage.page,
         "page_end": passage.page_end,
         "page_label": passage.page_label,
+        "in_section": passage.in_section,
     }
 
 
 def report_detail(report: Report, relpath: str) -> ReportDetail:
     """Return what reports/<id>.json keeps: metadata, page HTML and passages."""
-    passages = [PassageRecord(p.id, p.ordinal, p.kind, p.section, p.text, p.page, p.page_end, p.page_label)
+    passages = [PassageRecord(p.id, p.ordinal, p.kind, p.section, p.text, p.page, p.page_end, p.page_label,
+                              p.in_section)
                 for p in report.passages]
     return ReportDetail(meta_from_json({**report.metadata(), "file": relpath}), report.html, passages)
 

@@ -28,7 +28,7 @@ WORDS_FILE = "words.json"      # unstemmed words, for spelling suggestions
 TMP_PREFIX = ".tmp-"           # staging folders of builds in progress
 VERSION_NAME = re.compile(r"^v\d{8}T\d{6}-\d{6}$")
 # Bump when the schema, the analyzer or these files change: an older index is rebuilt in full.
-SCHEMA_VERSION = 9  # 8: NFKC-normalising tokenizer (issue 14); 9: stored page numbers (issue 12)
+SCHEMA_VERSION = 10  # 8: NFKC tokenizer (issue 14); 9: stored page numbers (12); 10: in_section (15)
 # Field weights for BM25F, applied by Whoosh to posting weights at index time: passage text
 # counts most; headings and titles give context.
 FIELD_BOOSTS = {"text": 1.0, "section": 0.5, "title": 0.4}
@@ -73,6 +73,7 @@ def make_schema() -> Schema:
         page=STORED(),
         page_end=STORED(),
         page_label=STORED(),
+        in_section=STORED(),
     )
 
 
@@ -121,6 +122,7 @@ class PassageRecord:
     page: int | None = None
     page_end: int | None = None
     page_label: str | None = None
+    in_section: int = 0
 
 
 @dataclass(frozen=True)

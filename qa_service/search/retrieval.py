@@ -31,7 +31,7 @@ from qa_service.search.format import (
     require_current,
     versions_dir,
 )
-from qa_service.search.scoring import BM25F
+from qa_service.search.topk import BoundedBM25F
 
 MAX_QUERY_TERMS = 64
 DETAILS_KEPT = 16  # report pages kept parsed per worker; the rest are read again when asked for
@@ -69,7 +69,7 @@ class OpenIndex:
         # One searcher per version, reused by every request. Answers are scored by `scorer`; the
         # searcher's own BM25F weighting is what the benchmark and tests compare it against.
         self.searcher = self.ix.searcher(weighting=WhooshBM25F(B=BM25_B, K1=BM25_K1))
-        self.scorer = BM25F(self.searcher, SEARCH_FIELDS, k1=BM25_K1, b=BM25_B)
+        self.scorer = BoundedBM25F(self.searcher, SEARCH_FIELDS, k1=BM25_K1, b=BM25_B)
         self._details: OrderedDict[str, ReportDetail] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -180,6 +180,7 @@ def _hit(index: OpenIndex, doc: dict[str, Any], score: float, matched: frozenset
         page=doc.get("page"),
         page_end=doc.get("page_end"),
         page_label=doc.get("page_label"),
+        in_section=int(doc.get("in_section") or 0),
     )
     meta = index.reports.get(passage.report_id)
     original = f"/reports/{passage.report_id}/source" if meta is not None and meta.source_file else None

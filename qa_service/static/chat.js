@@ -1,9 +1,9 @@
 // The chat page: ask /api/ask with the conversation so far, and show cited answers.
-import { copyText, loadReports, reference } from "./cite.js";
+import { bibtex, copyText, loadReports, reference, ris } from "./cite.js";
 import { answerBubble, el, errorBubble, pendingBubble, questionBubble } from "./render.js";
 
-const MAX_HISTORY = 10; // the API accepts at most ten earlier questions
 const COPIED_FOR_MS = 2500;
+const STORE = "qa-conversation"; // sessionStorage: this tab's conversation, as its address query
 
 const form = document.getElementById("ask");
 const box = document.getElementById("question");
@@ -12,10 +12,74 @@ const restart = document.getElementById("restart");
 const copyStatus = document.getElementById("copy-status");
 const starters = document.querySelector("form.starters");
 
-// Earlier questions, oldest first; a page rendered server-side (?question=) may start with one.
-const history = [...transcript.querySelectorAll(".turn[data-answered]")].map((t) => t.dataset.question);
+const MAX_CHARS = Number(box.dataset.max) || 1000;
+const MAX_HISTORY = Number(box.dataset.maxHistory) || 10; // the API's limit on earlier questions
+const counter = document.getElementById("question-count");
+const filter = [...document.querySelectorAll('input[name="reports"]')];
+
+// The conversation so far, oldest first, with the passages each answer showed; the server
+// renders it from the address (?history=…&question=…), so Back, reload and shared links keep it.
+const history = [...transcript.querySelectorAll(".turn[data-answered]")].map((t) => ({
+  question: t.dataset.question, shown: (t.dataset.shown || "").split(" ").filter(Boolean),
+}));
 let turns = transcript.children.length;
 let busy = false;
+
+/** The chosen report ids ([] = all reports). */
+function chosenReports() {
+  return filter.filter((box) => box.checked).map((box) => box.value);
+}
+
+/** The address query that holds this conversation: earlier questions, the last one, the filter. */
+function conversationQuery() {
+  const params = new URLSearchParams();
+  history.slice(0, -1).forEach((turn) => params.append("history", turn.question));
+  if (history.length) params.append("question", history[history.length - 1].question);
+  chosenReports().forEach((id) => params.append("reports", id));
+  return params.toString();
+}
+
+/** Citation links carry the conversation (for "Back to your conversation") and the quoted words. */
+function linkCitations(root) {
+  const conversation = conversationQuery();
+  for (const link of root.querySelectorAll("a.cite-link")) {
+    const item = link.closest(".finding");
+    const url = new URL(item.dataset.url, window.location.href);
+    url.search = new URLSearchParams({ conversation, quote: item.dataset.quote || "" }).toString();
+    link.href = url.pathname + url.search + url.hash;
+  }
+}
+
+/** Put the conversation in the address (no navigation) and in this tab's storage. */
+function remember() {
+  const query = conversationQuery();
+  window.history.replaceState(null, "", query ? `/?${query}` : "/");
+  try {
+    if (query) sessionStorage.setItem(STORE, query);
+    else sessionStorage.removeItem(STORE);
+  } catch { /* storage off: the address still holds the conversation */ }
+  linkCitations(transcript);
+}
+
+/** Say how many characters are left near the limit, and refuse (aloud) a question over it. */
+function count() {
+  const used = box.value.length;
+  const over = used > MAX_CHARS;
+  counter.classList.toggle("over", over);
+  if (over) counter.textContent = `Too long: ${used - MAX_CHARS} characters over the limit of ${MAX_CHARS}. Shorten it to ask.`;
+  else if (used > MAX_CHARS * 0.8) counter.textContent = `${MAX_CHARS - used} characters left.`;
+  else counter.textContent = `Up to ${MAX_CHARS} characters.`;
+  return !over;
+}
+
+// Reload or Back to a bare "/" in this tab: bring the conversation back from storage.
+const navigation = performance.getEntriesByType("navigation")[0];
+if (!window.location.search && navigation && ["reload", "back_forward"].includes(navigation.type)) {
+  try {
+    const saved = sessionStorage.getItem(STORE);
+    if (saved) window.location.replace(`/?${saved}`);
+  } catch { /* storage off */ }
+}
 
 loadReports(); // warm the cache: answers and citations need report names and publishers
 
@@ -26,7 +90,10 @@ async function ask(question) {
     response = await fetch("/api/ask", {
       method: "POST",
       headers: { "Content-Type": "application/json", Accept: "application/json" },
-      body: JSON.stringify({ question, history: history.slice(-MAX_HISTORY) }),
+      body: JSON.stringify({
+        question, history: history.slice(-MAX_HISTORY),
+        ...(chosenReports().length ? { reports: chosenReports() } : {}),
+      }),
     });
   } catch {
     throw new Error("the service could not be reached. Check the connection and try again.");
@@ -65,6 +132,10 @@ async function send(raw, fromBox) {
     return;
   }
   if (busy) return; // one question at a time keeps the history in order
+  if (fromBox && !count()) {
+    box.focus();
+    return;
+  }
   const turnId = `t${++turns}`;
   const pending = pendingBubble();
   const turn = el("article", { class: "turn", id: turnId }, questionBubble(question), pending);
@@ -76,7 +147,9 @@ async function send(raw, fromBox) {
     const [answer, reports] = await Promise.all([ask(question), loadReports()]);
     pending.replaceWith(answerBubble(answer, turnId, reports));
     turn.dataset.question = question;
-    history.push(question);
+    const shown = (answer.findings || []).map((f) => f.citation && f.citation.passage_id).filter(Boolean);
+    history.push({ question, shown });
+    remember();
   } catch (error) {
     pending.replaceWith(errorBubble(error.message));
     if (!box.value) box.value = question; // hand the question back so it can be sent again
@@ -87,7 +160,7 @@ async function send(raw, fromBox) {
   }
 }
 
-/** Copy a finding's reference and confirm it visibly and to screen readers. */
+/** Copy a finding's reference (Harvard, BibTeX or RIS) and confirm it visibly and to screen readers. */
 async function copyCitation(button) {
   const item = button.closest(".finding");
   const citation = {
@@ -95,13 +168,17 @@ async function copyCitation(button) {
     paragraph: item.dataset.paragraph, url: item.dataset.url, pages: item.dataset.pages,
   };
   const reports = await loadReports();
-  const text = reference(citation, reports.get(citation.report_id));
+  const meta = reports.get(citation.report_id);
+  const format = button.dataset.format;
+  const text = format === "bibtex" ? bibtex(citation, meta) : format === "ris" ? ris(citation, meta)
+    : reference(citation, meta);
+  const label = button.textContent;
   if (await copyText(text)) {
     button.textContent = "Copied";
     button.classList.add("copied");
     copyStatus.textContent = "Citation copied.";
     setTimeout(() => {
-      button.textContent = "Copy citation";
+      button.textContent = label;
       button.classList.remove("copied");
       copyStatus.textContent = "";
     }, COPIED_FOR_MS);
@@ -140,7 +217,7 @@ starters?.addEventListener("submit", (event) => {
 });
 
 transcript.addEventListener("click", (event) => {
-  const button = event.target.closest("button.copy");
+  const button = event.target.closest("button.copy, button.copy-format");
   if (button) copyCitation(button);
 });
 
@@ -148,10 +225,15 @@ restart.addEventListener("click", () => {
   history.length = 0;
   transcript.replaceChildren();
   restart.hidden = true;
+  remember();
   box.focus();
 });
 
+box.addEventListener("input", count);
+for (const check of filter) check.addEventListener("change", remember);
+
 // Enhancements that only work with this script: reveal them now that it runs.
-for (const button of transcript.querySelectorAll("button.copy[hidden]")) button.hidden = false;
+for (const button of transcript.querySelectorAll("button.copy[hidden], button.copy-format[hidden]")) button.hidden = false;
+if (history.length) linkCitations(transcript);
 document.getElementById("question-hint").hidden = false;
 if (history.length) restart.hidden = false;

@@ -16,15 +16,42 @@ export function loadReports() {
   return reportsPromise;
 }
 
-/** `Publisher (year) *Title*, section, paragraph N. <absolute link>` for one citation. */
-export function reference(citation, meta, base = window.location.href) {
+/** The date a reader looked, as references give it: "30 November 2026". */
+function accessed(now = new Date()) {
+  return now.toLocaleDateString("en-GB", { day: "numeric", month: "long", year: "numeric" });
+}
+
+function parts(citation, meta, base) {
   const link = new URL(citation.url, base).href;
-  const page = citation.pages ? `, ${citation.pages}` : ""; // "p. 12" from the finding's data-pages
-  const where = `${citation.section}, paragraph ${citation.paragraph}${page}. ${link}`;
-  if (!meta) return `*${citation.report}*, ${where}`; // metadata unavailable: say only what we know
-  const publisher = meta.publisher_short || meta.publisher;
-  const year = /^\d{4}/.test(meta.published || "") ? meta.published.slice(0, 4) : "n.d.";
-  return `${publisher} (${year}) *${meta.title}*, ${where}`;
+  const source = meta && /^https?:\/\//.test(meta.source_url || "") ? meta.source_url : link;
+  const year = meta && /^\d{4}/.test(meta.published || "") ? meta.published.slice(0, 4) : "n.d.";
+  const publisher = meta ? meta.publisher_short || meta.publisher : "";
+  const title = meta ? meta.title : citation.report;
+  const where = `${citation.section}, paragraph ${citation.paragraph}${citation.pages ? `, ${citation.pages}` : ""}`;
+  return { link, source, year, publisher, title, where };
+}
+
+/** A Harvard-style reference in plain text: Publisher (Year) Title. Section, paragraph. Available at … */
+export function reference(citation, meta, base = window.location.href, now = new Date()) {
+  const p = parts(citation, meta, base);
+  const who = p.publisher ? `${p.publisher} (${p.year}) ` : "";
+  return `${who}${p.title}. ${p.where}. Available at: ${p.source} (Accessed: ${accessed(now)}).`;
+}
+
+/** The same reference as a BibTeX @misc entry. */
+export function bibtex(citation, meta, base = window.location.href, now = new Date()) {
+  const p = parts(citation, meta, base);
+  const key = `${citation.report_id || "report"}-${p.year}`.replace(/[^A-Za-z0-9-]/g, "");
+  const esc = (text) => String(text).replace(/[{}\\]/g, "");
+  return [`@misc{${key},`, `  author = {{${esc(p.publisher)}}},`, `  title = {${esc(p.title)}},`,
+    `  year = {${p.year}},`, `  note = {${esc(p.where)}. Accessed ${accessed(now)}},`, `  url = {${p.source}}`, "}"].join("\n");
+}
+
+/** The same reference as an RIS record. */
+export function ris(citation, meta, base = window.location.href, now = new Date()) {
+  const p = parts(citation, meta, base);
+  return ["TY  - RPRT", `AU  - ${p.publisher}`, `TI  - ${p.title}`, `PY  - ${p.year}`, `N1  - ${p.where}`,
+    `UR  - ${p.source}`, `Y2  - ${accessed(now)}`, "ER  - "].join("\n");
 }
 
 /** Put text on the clipboard; resolve true when it got there. */

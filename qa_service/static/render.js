@@ -36,12 +36,20 @@ export function pageText(citation) {
   return `p. ${first}`;
 }
 
+/** A source as people weigh it: short title, publisher and year ("n.d." only when undated). */
+export function sourceLabel(meta) {
+  const year = /^\d{4}/.test(meta.published || "") ? meta.published.slice(0, 4) : "n.d.";
+  const listing = meta.kind === "listing" ? " · listing" : "";
+  return `${meta.short_title || meta.title} (${meta.publisher_short || meta.publisher}, ${year})${listing}`;
+}
+
 /** The citation line: report short title (or title), section, paragraph, page. */
 export function citationLabel(citation, reports) {
   const meta = reports.get(citation.report_id);
-  const name = (meta && (meta.short_title || meta.title)) || citation.report;
+  const name = meta ? sourceLabel(meta) : citation.report;
   const page = pageText(citation);
-  return `${name}, ${citation.section}, paragraph ${citation.paragraph}${page ? `, ${page}` : ""}`;
+  const paragraph = citation.section_paragraph || citation.paragraph;
+  return `${name}, ${citation.section}, paragraph ${paragraph}${page ? `, ${page}` : ""}`;
 }
 
 /** The question half of a turn. */
@@ -76,11 +84,14 @@ export function answerBubble(answer, turnId, reports) {
     bubble.append(notFound(answer, reports));
     return bubble;
   }
+  const text = String(answer.answer || "");
+  // Findings the answer text already quotes are not quoted again under Sources.
+  const quoted = new Set([...text.matchAll(/\[(\d+)\]/g)].map((m) => Number(m[1])));
   bubble.append(
-    el("p", { class: "answer-text" }, withMarkers(String(answer.answer || ""), findings.length, turnId)),
+    el("p", { class: "answer-text" }, withMarkers(text, findings.length, turnId)),
     el("p", { class: "sources-title", id: `${turnId}-sources` }, "Sources"),
     el("ol", { class: "findings", "aria-labelledby": `${turnId}-sources` },
-      findings.map((f, i) => findingItem(f, i + 1, turnId, reports))));
+      findings.map((f, i) => findingItem(f, i + 1, turnId, reports, quoted.has(i + 1)))));
   return bubble;
 }
 
@@ -99,19 +110,24 @@ function withMarkers(text, count, turnId) {
   return parts.filter((p) => p !== "");
 }
 
-function findingItem(finding, n, turnId, reports) {
+function findingItem(finding, n, turnId, reports, quotedAbove = false) {
   const c = finding.citation || {};
   const item = el("li", {
     class: "finding", id: `${turnId}-f${n}`, "data-report-id": c.report_id, "data-report": c.report,
-    "data-section": c.section, "data-paragraph": c.paragraph, "data-url": c.url, "data-pages": pageText(c),
+    "data-section": c.section, "data-paragraph": c.section_paragraph || c.paragraph, "data-url": c.url, "data-pages": pageText(c),
   },
   el("p", { class: "cite" },
     el("span", { class: "num" }, `[${n}]`), " ",
     el("a", { class: "cite-link", href: safeHref(c.url) }, citationLabel(c, reports)), " ",
     ...(c.original_url ? [el("a", { class: "original", href: safeHref(c.original_url) },
       `Original${pageText(c) ? `, ${pageText(c)}` : ""}`), " "] : []),
-    el("button", { type: "button", class: "copy", "aria-label": `Copy citation ${n}` }, "Copy citation")),
-  el("p", { class: "finding-text" }, el("q", {}, finding.text)));
+    el("button", { type: "button", class: "copy", "aria-label": `Copy citation ${n}` }, "Copy citation"), " ",
+    el("button", { type: "button", class: "copy-format", "data-format": "bibtex", "aria-label": `Copy citation ${n} as BibTeX` }, "BibTeX"), " ",
+    el("button", { type: "button", class: "copy-format", "data-format": "ris", "aria-label": `Copy citation ${n} as RIS` }, "RIS")),
+  Array.isArray(finding.items) && finding.items.length
+    ? el("ul", { class: "items", "aria-label": "Listed in this passage" }, finding.items.map((i) => el("li", {}, i)))
+    : quotedAbove ? null : el("p", { class: "finding-text" }, el("q", {}, finding.text)));
+  item.dataset.quote = finding.text;
   if (finding.passage && finding.passage !== finding.text) item.append(wholePassage(finding));
   return item;
 }
@@ -126,13 +142,16 @@ function wholePassage(finding) {
 }
 
 function notFound(answer, reports) {
+  if (String(answer.answer || "").startsWith("Nothing more")) {
+    return el("div", { class: "not-found" }, el("p", { class: "verdict" }, answer.answer));
+  }
   const box = el("div", { class: "not-found" },
     el("p", { class: "verdict" }, el("strong", {}, "Not found in these reports."), " They do not answer this question."));
-  const suggestions = Array.isArray(answer.suggestions)
-    ? answer.suggestions.filter((s) => typeof s === "string" && s.trim()) : [];
-  if (suggestions.length) {
-    box.append(el("p", {}, "Nearest topics they do cover:"),
-      el("ul", { class: "covers" }, suggestions.map((s) => el("li", {}, s))));
+  const related = Array.isArray(answer.related)
+    ? answer.related.filter((r) => r && typeof r.text === "string" && typeof r.url === "string") : [];
+  if (related.length) {
+    box.append(el("p", {}, "Nearest sections they do cover:"),
+      el("ul", { class: "covers" }, related.map((r) => el("li", {}, el("a", { href: safeHref(r.url) }, r.text)))));
   } else if (reports.size) {
     box.append(el("p", {}, "These reports are searched:"),
       el("ul", { class: "covers" }, [...reports.values()].map((r) =>

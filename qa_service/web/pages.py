@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, urlencode
 
 import nh3
 from flask import Blueprint, Response, current_app, render_template, request, send_file
@@ -20,7 +23,7 @@ bp = Blueprint("web", __name__)
 # Report HTML comes from Markdown written by people: keep structure and passage anchors only.
 ALLOWED_TAGS = {"h1", "h2", "h3", "h4", "h5", "h6", "p", "ul", "ol", "li", "table", "thead", "tbody",
                 "tr", "th", "td", "blockquote", "em", "strong", "code", "pre", "a", "br", "hr"}
-ALLOWED_ATTRIBUTES = {"*": {"id", "class", "data-ordinal", "data-page", "data-page-end", "data-page-label"}, "a": {"href", "title"}, "th": {"align"},
+ALLOWED_ATTRIBUTES = {"*": {"id", "class", "data-ordinal", "data-para", "data-page", "data-page-end", "data-page-label"}, "a": {"href", "title"}, "th": {"align"},
                       "td": {"align"}}
 # Answers shown on the no-JavaScript fallback page; the chat script asks for the API's default too.
 FALLBACK_LIMIT = 5
@@ -54,26 +57,74 @@ def _starters(reports: dict[str, ReportMeta]) -> list[str]:
     return list(seen)
 
 
-def _fallback_answer(question: str) -> tuple[dict[str, Any] | None, str | None]:
-    """Answer a question asked without JavaScript (GET /?question=...); return (answer, error)."""
+def _clean(text: str) -> str:
+    """Return a question as typed, minus control characters (a NUL, say), which are never echoed."""
+    return "".join(c for c in text if c.isprintable() or c == " ").strip()
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One question of a conversation replayed from the address, with its answer or error."""
+
+    question: str
+    answer: dict[str, Any] | None
+    error: str | None
+    shown: tuple[str, ...] = ()
+
+
+def conversation_from(args: Mapping[str, Any], limit: int) -> tuple[list[str], list[str]]:
+    """Return the conversation's questions (oldest first) and chosen reports from the address."""
+    getlist = getattr(args, "getlist", lambda key: [args[key]] if key in args else [])
+    questions = [q for q in map(_clean, getlist("history")) if q][-limit:]
+    question = _clean(args.get("question", "") if hasattr(args, "get") else "")
+    return questions + ([question] if question else []), [r for r in getlist("reports") if r]
+
+
+def replay(questions: list[str], chosen: list[str] | None) -> list[Turn]:
+    """Answer a conversation turn by turn, as the chat did: follow-ups in context, never repeating."""
     svc = services()
+    index = svc.live()
     most = svc.limits.question_chars
-    if len(question) > most:
-        return None, f"Questions may be at most {most} characters long; this one has {len(question)}."
-    return svc.ask(question, limit=min(FALLBACK_LIMIT, svc.limits.findings)).to_dict(), None
+    turns: list[Turn] = []
+    shown: set[str] = set()
+    for n, question in enumerate(questions):
+        if len(question) > most:
+            turns.append(Turn(question, None, f"Questions may be at most {most} characters long; "
+                                                f"this one has {len(question)}."))
+            continue
+        answer = svc.ask(question, limit=min(FALLBACK_LIMIT, svc.limits.findings), history=questions[:n],
+                         reports=chosen, index=index, shown=frozenset(shown))
+        ids = tuple(f.citation.passage_id for f in answer.findings)
+        shown.update(ids)
+        turns.append(Turn(question, answer.to_dict(), None, ids))
+    return turns
+
+
+def labels(reports: dict[str, ReportMeta]) -> dict[str, str]:
+    """Return each report's source label: short title, then publisher and year ("n.d." if undated)."""
+    out = {}
+    for rid, meta in reports.items():
+        year = meta.published[:4] if meta.published else "n.d."
+        listing = " · listing" if meta.kind == "listing" else ""
+        out[rid] = f"{meta.name} ({meta.publisher_short or meta.publisher}, {year}){listing}"
+    return out
 
 
 @bp.get("/")
 def chat() -> str:
-    """Serve the chat page; with ?question= it also answers server-side, for browsers without JavaScript."""
-    reports = services().live().reports
-    # Control characters (a NUL, say) are never part of a question, and never echoed into the page.
-    question = "".join(c for c in request.args.get("question", "") if c.isprintable() or c == " ").strip()
-    answer, error = _fallback_answer(question) if question else (None, None)
-    # Citations name a report by its short title when it has one, as the chat script does.
-    names = {rid: meta.name for rid, meta in reports.items()}
+    """Serve the chat; the address holds the conversation, so Back, reload and shared links restore it.
+
+    Without JavaScript the page answers here: `?history=…&history=…&question=…&reports=…`.
+    """
+    svc = services()
+    reports = svc.live().reports
+    questions, wanted = conversation_from(request.args, svc.limits.history)
+    chosen = [r for r in wanted if r in reports] or None
+    turns = replay(questions, chosen)
     return render_template("chat.html", starters=_starters(reports), reports=list(reports.values()),
-                           names=names, question=question, answer=answer, error=error)
+                           names=labels(reports), turns=turns, chosen=chosen or [],
+                           max_chars=svc.limits.question_chars, max_history=svc.limits.history,
+                           conversation=(chat_address(request.query_string.decode()) or "/?")[2:])
 
 
 @bp.get("/reports")
@@ -91,7 +142,25 @@ def report(report_id: str) -> str:
     if detail is None:
         raise NotFound(f"There is no report called “{report_id}”.")
     facts = [p for p in detail.passages if p.kind == "fact"]
-    return render_template("report.html", report=detail.meta, facts=facts, body=sanitise(detail.html))
+    back = chat_address(request.args.get("conversation", ""))
+    return render_template("report.html", report=detail.meta, facts=facts, body=sanitise(detail.html), back=back)
+
+
+CONVERSATION_KEYS = ("history", "question", "reports")
+
+
+def chat_address(query: str) -> str | None:
+    """Return the chat address a citation came from (only the conversation's own keys), or None."""
+    kept = [(k, v) for k, v in parse_qsl(query[:20_000]) if k in CONVERSATION_KEYS]
+    return "/?" + urlencode(kept) if kept else None
+
+
+@bp.app_template_filter("cited")
+def cited(url: str, conversation: str, quote: str) -> str:
+    """Return a citation link that carries the conversation (for the way back) and the quoted words."""
+    path, _, anchor = url.partition("#")
+    query = urlencode([("conversation", conversation)] * bool(conversation) + [("quote", quote)])
+    return f"{path}?{query}" + (f"#{anchor}" if anchor else "")
 
 
 @bp.app_template_filter("page_text")
@@ -123,6 +192,12 @@ def source(report_id: str) -> Response:
     # The browser's own PDF viewer must be allowed to show it; nothing else may run.
     response.headers["Content-Security-Policy"] = "default-src 'none'; object-src 'self'; frame-ancestors 'none'"
     return response
+
+
+@bp.app_template_filter("marker_numbers")
+def marker_numbers(text: str) -> set[int]:
+    """Return the finding numbers an answer text quotes ("… [1] … [3]" → {1, 3})."""
+    return {int(n) for n in MARKER.findall(text)}
 
 
 @bp.app_template_filter("markers")

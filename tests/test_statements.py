@@ -1,0 +1,53 @@
+"""Findings that read as complete statements, and lists answered as lists."""
+
+from __future__ import annotations
+
+from qa_service.answering.answer import ask
+from qa_service.answering.statements import asks_for_several, complete
+
+PASSAGE = ("In the reviews that concerned babies some common recurring errors were seen. These included "
+           "late assessments; weak support for young parents; the role of the fathers had been marginalised; "
+           "and poor recording of decisions and actions. This report does not cover older children.")
+
+
+def test_a_sentence_leaning_on_the_one_before_gets_it_too() -> None:
+    text, items = complete(PASSAGE, "These included late assessments", several=False)
+    assert text == "In the reviews that concerned babies some common recurring errors were seen. These included late assessments"
+    assert items == []
+    assert text in PASSAGE  # still verbatim
+
+
+def test_a_sentence_naming_its_subject_stands_alone() -> None:
+    assert complete(PASSAGE, "This report does not cover older children.", several=False)[0] == \
+        "This report does not cover older children."
+
+
+def test_a_question_for_several_things_gets_the_items() -> None:
+    text, items = complete(PASSAGE, "In the reviews that concerned babies some common recurring errors were seen.",
+                           several=True)
+    assert items == ["Late assessments", "Weak support for young parents",
+                     "The role of the fathers had been marginalised", "Poor recording of decisions and actions"]
+    assert text in PASSAGE and text.endswith("and poor recording of decisions and actions.")
+
+
+def test_which_questions_ask_for_several() -> None:
+    assert asks_for_several("What went wrong with pre-birth assessments?")
+    assert asks_for_several("What are the key lessons for babies under one?")
+    assert not asks_for_several("Which year was it published?")
+
+
+def test_bundled_lesson_question_lists_the_errors(bundled) -> None:
+    answer = ask(bundled, "What are the key lessons for babies under one?")
+    first = answer.findings[0]
+    assert len(first.items) >= 7 and any("fathers" in item for item in first.items)
+    assert first.text.startswith("In the reviews that concerned babies")
+
+
+def test_bundled_pre_birth_finding_is_a_complete_statement(bundled) -> None:
+    text = ask(bundled, "What went wrong with pre-birth assessments?").findings[0].text
+    assert not text.startswith("These") and "pre-birth assessments" in text
+
+
+def test_a_listing_never_outranks_the_report(bundled) -> None:
+    first = ask(bundled, "What about teenagers?").findings[0]
+    assert first.citation.report_id == "ages-of-concern"
