@@ -431,6 +431,7 @@ def test_accessibility_audit_finds_nothing_in_any_state(browser, base_url: str) 
         page.goto("/")
         states.append(("empty chat", axe_violations(page)))
         ask(page, "What went wrong with pre-birth assessments?")
+        page.get_by_role("button", name="Not helpful").first.click()  # the comment box open
         ask(page, "What is the capital of France?")
         page.locator(".filter summary").click()
         page.locator("#question").fill("word " * 190)
@@ -472,3 +473,20 @@ def test_a_question_for_several_things_is_answered_with_a_list(page) -> None:
     quoted = turn.locator(".answer-text").text_content()
     for text in turn.locator(".finding .finding-text").all_text_contents():
         assert text.strip("“”\"") not in quoted
+
+
+def test_feedback_buttons_send_one_vote_per_answer(page) -> None:
+    page.goto("/")
+    sent: list[dict] = []
+    page.on("request", lambda r: sent.append(json.loads(r.post_data)) if r.url.endswith("/api/feedback") else None)
+    turn = ask(page, "What about the role of fathers?")
+    group = turn.get_by_role("group", name="Was this answer helpful?")
+    group.get_by_role("button", name="Not helpful").click()
+    comment = group.get_by_label("What was missing or wrong? (optional)")
+    assert page.evaluate("document.activeElement.classList.contains('fb-comment')")
+    comment.fill("I wanted more on fathers' involvement.")
+    group.get_by_role("button", name="Send feedback").click()
+    page.get_by_role("status").filter(has_text="Thank you").wait_for()
+    assert sent == [{"answer_id": sent[0]["answer_id"], "helpful": False,
+                     "comment": "I wanted more on fathers' involvement."}]
+    assert group.get_by_role("button", name="Helpful", exact=True).is_disabled()  # one vote per answer

@@ -219,7 +219,47 @@ starters?.addEventListener("submit", (event) => {
 transcript.addEventListener("click", (event) => {
   const button = event.target.closest("button.copy, button.copy-format");
   if (button) copyCitation(button);
+  const vote = event.target.closest("button.fb, button.fb-send");
+  if (vote) giveFeedback(vote);
 });
+
+const VOTED = "qa-voted"; // answer ids this tab has rated: one vote per answer
+
+function voted() {
+  try { return new Set(JSON.parse(sessionStorage.getItem(VOTED) || "[]")); } catch { return new Set(); }
+}
+
+/** Send a rating ("Helpful", or "Not helpful" then an optional comment) and confirm it politely. */
+async function giveFeedback(button) {
+  const box = button.closest(".feedback");
+  const status = box.querySelector(".fb-status");
+  const answerId = box.dataset.answerId;
+  if (button.classList.contains("fb") && button.dataset.helpful === "false") {
+    box.querySelector(".fb-more").hidden = false; // say what was missing, or just send
+    box.querySelector(".fb-comment").focus();
+    box.dataset.helpful = "false";
+    return;
+  }
+  const helpful = button.classList.contains("fb") ? button.dataset.helpful === "true" : false;
+  const comment = helpful ? "" : box.querySelector(".fb-comment").value.trim();
+  for (const control of box.querySelectorAll("button, textarea")) control.disabled = true;
+  try {
+    const response = await fetch("/api/feedback", {
+      method: "POST",
+      headers: { "Content-Type": "application/json", Accept: "application/json" },
+      body: JSON.stringify({ answer_id: answerId, helpful, ...(comment ? { comment } : {}) }),
+    });
+    if (!response.ok) throw new Error(String(response.status));
+    const seen = voted();
+    seen.add(answerId);
+    try { sessionStorage.setItem(VOTED, JSON.stringify([...seen])); } catch { /* storage off */ }
+    box.querySelector(".fb-more").hidden = true;
+    status.textContent = helpful ? "Thank you: marked as helpful." : "Thank you: your feedback was sent.";
+  } catch {
+    for (const control of box.querySelectorAll("button, textarea")) control.disabled = false;
+    status.textContent = "Sorry, the feedback could not be sent. Please try again.";
+  }
+}
 
 restart.addEventListener("click", () => {
   history.length = 0;

@@ -74,7 +74,27 @@ export function errorBubble(detail) {
 }
 
 /** The answer half of a turn: answer text with markers and findings, or the not-found reply. */
+/** "Was this helpful?": two buttons, and a comment box that opens after "Not helpful". */
+export function feedbackBox(answerId, turnId) {
+  const legend = `${turnId}-fb`;
+  return el("div", { class: "feedback", role: "group", "aria-labelledby": legend, "data-answer-id": answerId },
+    el("span", { id: legend, class: "fb-title" }, "Was this answer helpful?"), " ",
+    el("button", { type: "button", class: "fb", "data-helpful": "true" }, "Helpful"), " ",
+    el("button", { type: "button", class: "fb", "data-helpful": "false" }, "Not helpful"),
+    el("div", { class: "fb-more", hidden: true },
+      el("label", { for: `${turnId}-fb-comment` }, "What was missing or wrong? (optional)"),
+      el("textarea", { id: `${turnId}-fb-comment`, class: "fb-comment", rows: 2, maxlength: 2000 }),
+      el("button", { type: "button", class: "fb-send" }, "Send feedback")),
+    el("p", { class: "fb-status", role: "status" }));
+}
+
 export function answerBubble(answer, turnId, reports) {
+  const bubble = answerBody(answer, turnId, reports);
+  if (typeof answer.answer_id === "string" && answer.answer_id) bubble.append(feedbackBox(answer.answer_id, turnId));
+  return bubble;
+}
+
+function answerBody(answer, turnId, reports) {
   const findings = Array.isArray(answer.findings) ? answer.findings : [];
   const bubble = el("div", { class: "bubble a" }, el("p", { class: "who" }, "From the reports"));
   if (typeof answer.did_you_mean === "string" && answer.did_you_mean) {
