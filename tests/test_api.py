@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -43,6 +44,7 @@ def test_api_and_cli_give_the_same_answer(client, bundled_index: Path) -> None:
     cli = json.loads(CliRunner().invoke(cli_main, ["ask", question, "--limit", "3", "--json",
                                                    "--index", str(bundled_index)]).output)
     api.pop("took_ms"), cli.pop("took_ms")
+    assert api.pop("answer_id") and cli.pop("answer_id") is None  # only API answers are logged
     assert api == cli
 
 
@@ -86,7 +88,7 @@ def test_health(client) -> None:
 def test_openapi_document_is_valid_and_lists_every_route(app, client) -> None:
     doc = client.get("/api/openapi.json").get_json()
     validate_spec(doc)
-    routes = {str(r.rule).replace("<report_id>", "{report_id}") for r in app.url_map.iter_rules()
+    routes = {re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", str(r.rule)) for r in app.url_map.iter_rules()
               if str(r.rule).startswith("/api/")}
     assert routes == set(doc["paths"])
 
@@ -166,11 +168,25 @@ def test_security_headers_on_every_response(client) -> None:
 def test_default_limit_is_five(client, monkeypatch) -> None:
     seen = {}
 
-    def spy(index, question, limit, history, reports, groups, ranking):
+    def spy(index, question, limit, history, reports, groups, ranking, shown):
         seen["limit"] = limit
         return answer_module.ask(index, question, limit=limit, history=history, reports=reports, groups=groups,
-                                 ranking=ranking)
+                                 ranking=ranking, shown=shown)
 
     monkeypatch.setattr("qa_service.services.ask", spy)
     client.post("/api/ask", json={"question": "young people"})
     assert seen["limit"] == 5
+
+
+def test_tell_me_more_moves_on_to_findings_not_yet_shown(client) -> None:
+    first = client.post("/api/ask", json={"question": "What common errors were seen with babies?"}).get_json()
+    shown = [f["citation"]["passage_id"] for f in first["findings"]]
+    history = [{"question": first["question"], "shown": shown}]
+    more = client.post("/api/ask", json={"question": "Tell me more.", "history": history}).get_json()
+    again = {f["citation"]["passage_id"] for f in more["findings"]}
+    assert not again & set(shown)
+    if not more["found"]:
+        assert more["answer"].startswith("Nothing more on this")
+    # Plain-string history keeps working as before.
+    plain = client.post("/api/ask", json={"question": "Tell me more.", "history": [first["question"]]}).get_json()
+    assert plain["found"] and plain["findings"][0]["citation"]["passage_id"] in shown

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -17,6 +16,7 @@ from whoosh.spelling import ListCorrector
 
 from qa_service.ingest.content import SECTION_SEP, Passage
 from qa_service.search.analysis import terms_of
+from qa_service.search.cache import BoundedCache
 from qa_service.search.format import (
     BM25_B,
     BM25_K1,
@@ -35,6 +35,12 @@ from qa_service.search.topk import BoundedBM25F
 
 MAX_QUERY_TERMS = 64
 DETAILS_KEPT = 16  # report pages kept parsed per worker; the rest are read again when asked for
+DETAILS_BYTES = 32 * 1024 * 1024
+
+
+def _detail_size(report_id: str, detail: ReportDetail) -> int:
+    # Python strings of this text take one to four bytes a character; two is a fair middle.
+    return 2 * (len(detail.html) + sum(len(p.text) + len(p.section) + 200 for p in detail.passages))
 analyze = terms_of  # the index terms of a text, in order, exactly as passages were analysed
 
 
@@ -70,8 +76,8 @@ class OpenIndex:
         # searcher's own BM25F weighting is what the benchmark and tests compare it against.
         self.searcher = self.ix.searcher(weighting=WhooshBM25F(B=BM25_B, K1=BM25_K1))
         self.scorer = BoundedBM25F(self.searcher, SEARCH_FIELDS, k1=BM25_K1, b=BM25_B)
-        self._details: OrderedDict[str, ReportDetail] = OrderedDict()
-        self._lock = threading.Lock()
+        # Bounded by count and by bytes: one report of 5 MB must not pin hundreds of MB per worker.
+        self._details: BoundedCache[str, ReportDetail] = BoundedCache(DETAILS_KEPT, DETAILS_BYTES, _detail_size)
 
     @cached_property
     def manifest(self) -> Manifest:
@@ -87,15 +93,11 @@ class OpenIndex:
         """Return one report's metadata, page HTML and passages, or None for an unknown id."""
         if report_id not in self.reports:  # only ids from the catalog ever name a file
             return None
-        with self._lock:
-            detail = self._details.get(report_id)
-            if detail is None:
-                detail = read_detail(self.path, report_id)
-                self._details[report_id] = detail
-                while len(self._details) > DETAILS_KEPT:
-                    self._details.popitem(last=False)
-            self._details.move_to_end(report_id)
-            return detail
+        detail = self._details.get(report_id)
+        if detail is None:
+            detail = read_detail(self.path, report_id)
+            self._details.put(report_id, detail)
+        return detail
 
     @cached_property
     def title_phrases(self) -> list[tuple[str, ...]]:
