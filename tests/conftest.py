@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import atexit
 import json
+import os
 import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -21,6 +24,12 @@ from qa_service.search.retrieval import IndexHolder
 from qa_service.web.openapi import openapi_document
 
 ROOT = Path(__file__).resolve().parent.parent
+# Apps and servers started by the tests log to a throwaway database, never the repository's
+# instance folder (a test that needs its own database sets QA_DATABASE_URL or DATABASE_URL).
+_DATABASE_DIR = tempfile.mkdtemp(prefix="qa-test-db-")
+atexit.register(shutil.rmtree, _DATABASE_DIR, True)
+os.environ.setdefault("QA_DATABASE_URL", f"sqlite:///{_DATABASE_DIR}/qa.sqlite3")
+os.environ.setdefault("QA_SECRET_KEY", "test-session-key")
 BUNDLED = ROOT / "content"
 
 

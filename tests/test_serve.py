@@ -54,6 +54,7 @@ def test_two_servers_share_one_index_and_agree(bundled_index: Path) -> None:
         for question in ["What about fathers?", "pre-birth assessments", "What is the capital of France?"]:
             first, second = (post_json(base + "/api/ask", {"question": question}) for base in bases)
             first.pop("took_ms"), second.pop("took_ms")
+            first.pop("answer_id"), second.pop("answer_id")  # each answer has its own
             assert first == second
     finally:
         for proc in procs:
