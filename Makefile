@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 QA_INDEX_DIR ?= index
 export QA_INDEX_DIR
 
-.PHONY: run test index bench-quality bench-load bench-import bench-soak clean
+.PHONY: run test index bench-quality bench-load bench-import bench-soak bench-scale clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,8 @@ run: index
 
 test: $(VENV)/.installed-test
 	bash scripts/ensure-chromium.sh
+	bash scripts/ensure-axe.sh
+	bash scripts/ensure-postgres.sh
 	$(BIN)/python -m mypy
 	$(BIN)/python -m pytest -q
 
@@ -55,6 +57,13 @@ bench-soak: $(VENV)/.installed
 	$(BIN)/python benchmarks/soak.py --squad $(SQUAD)
 	$(BIN)/python benchmarks/soak.py --probe --corpus bundled
 	$(BIN)/python benchmarks/soak.py --worst
+
+# 1,700 reports x 300 passages (510,000) beside 7 and 334 reports: build, wrk at c1/c8, worker memory,
+# one new report through the admin job (issue 16). REPORTS=1700 for the largest size alone.
+REPORTS ?= 7,334,1700
+bench-scale: $(VENV)/.installed-bench
+	bash scripts/ensure-wrk.sh
+	$(BIN)/python benchmarks/scale.py $(SQUAD) --reports $(REPORTS)
 
 bench-import: $(VENV)/.installed-test
 	bash scripts/ensure-poppler.sh

@@ -32,7 +32,7 @@ def create_app(config: Mapping[str, object] | None = None) -> Flask:
 
     from qa_service import config as settings
     from qa_service.services import build_services
-    from qa_service.web import admin, api, pages
+    from qa_service.web import admin, admin_page, api, pages
     from qa_service.web.errors import register_error_handlers
 
     app = Flask(__name__)
@@ -40,13 +40,26 @@ def create_app(config: Mapping[str, object] | None = None) -> Flask:
     if config:
         app.config.from_mapping(config)
     app.config["MAX_CONTENT_LENGTH"] = int(app.config["MAX_BODY_BYTES"])
+    # Host headers outside QA_TRUSTED_HOSTS are refused (400); empty trusts any (behind a proxy).
+    hosts = app.config.get("TRUSTED_HOSTS") or ""
+    if isinstance(hosts, str):
+        hosts = [h.strip() for h in hosts.split(",") if h.strip()]
+    app.config["TRUSTED_HOSTS"] = list(hosts) or None
+    # Routing never redirects ("/api/reports/" is "/api/reports"): a redirect's Location would
+    # otherwise be built from the Host the client sent.
+    app.url_map.strict_slashes = False
+    app.url_map.merge_slashes = False
     app.json.ensure_ascii = False  # type: ignore[attr-defined]  # DefaultJSONProvider has it
     # One place hands out the settings, limits, live index (opened on first use, per worker,
     # following new versions), thesaurus and ranking. A broken thesaurus stops the app here.
+    app.config.setdefault("INSTANCE_PATH", app.instance_path)
     app.extensions["qa"] = build_services(app.config)
+    # The database is created or migrated now; if it is down the app still answers (and says so).
+    app.extensions["qa"].store.start()
     app.register_blueprint(api.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(pages.bp)
+    admin_page.init_app(app)
     register_error_handlers(app)
     access = logging.getLogger("qa_service.access")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import click
@@ -56,15 +56,40 @@ def _progress(items: Iterable) -> Iterable:
 @content_option
 @index_option
 @click.option("--full", is_flag=True, help="Re-analyse every report, not only the changed ones.")
-def index_build(content_dir: Path, index_dir: Path, full: bool) -> None:
+@click.option("--job", "job_id", default=None, hidden=True,
+              help="Run as the admin reindex job with this id (started by the service).")
+def index_build(content_dir: Path, index_dir: Path, full: bool, job_id: str | None) -> None:
     """Build a new index version from the content folder and switch to it."""
     from qa_service.search.builder import build_index
 
+    if job_id is not None:
+        _run_job(content_dir, index_dir, full, job_id)
+        return
     try:
         summary = build_index(content_dir, index_dir, progress=_progress, full=full)
     except (ContentError, IndexProblem) as exc:
         raise _fail(exc) from None
     click.echo(summary.line())
+
+
+def _run_job(content_dir: Path, index_dir: Path, full: bool, job_id: str) -> None:
+    """Run an admin reindex job: the build, with its progress and outcome in the job file."""
+    from qa_service.search.builder import build_index
+    from qa_service.search.jobs import JobRunner
+    from qa_service.web.contract import build_result
+    from qa_service.web.errors import job_error
+
+    try:
+        runner = JobRunner(index_dir, job_id)
+    except IndexProblem as exc:
+        raise _fail(exc) from None
+
+    def build(progress: Callable[[Iterable], Iterable]) -> dict:
+        return build_result(build_index(content_dir, index_dir, progress=progress, full=full))
+
+    if not runner.run(build, lambda exc: job_error(exc, content_dir)):
+        raise _fail(RuntimeError(f"job {job_id} failed: {runner.job['error']['detail']}"))
+    click.echo(runner.job["summary"]["summary"])
 
 
 @index_group.command("status")
@@ -105,7 +130,8 @@ def format_answer(answer: Answer) -> str:
     lines += [answer.answer, ""]
     for n, f in enumerate(answer.findings, start=1):
         c = f.citation
-        where = f"{c.report} — {c.section}, paragraph {c.paragraph}" if c.section else f"{c.report}, paragraph {c.paragraph}"
+        number = c.section_paragraph or c.paragraph
+        where = f"{c.report} — {c.section}, paragraph {number}" if c.section else f"{c.report}, paragraph {number}"
         page = page_text(c)
         lines += [f"[{n}] {f.text}", f"    {where}" + (f", {page}" if page else ""), f"    {c.url}"]
         if c.original_url:
@@ -191,3 +217,7 @@ def ask_command(question: str, index_dir: Path, limit: int, as_json: bool) -> No
 from qa_service.ingest.command import import_command  # noqa: E402 - the ingest layer's own command
 
 main.add_command(import_command)
+
+from qa_service.store.command import feedback_group  # noqa: E402 - the store's own command
+
+main.add_command(feedback_group)

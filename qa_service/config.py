@@ -31,17 +31,37 @@ SETTINGS = (
     Setting("MAX_LIMIT", 20, "Most findings one answer may ask for."),
     Setting("MAX_HISTORY", 10, "Most earlier questions a request may send as history."),
     Setting("READ_TIMEOUT", 5, "Seconds a client has to send a request's headers, and again its body; slower clients are dropped (408 for a body)."),
+    Setting("TRUSTED_HOSTS", "", "Comma-separated host names the service answers to (the Host header); "
+            "empty = any. Requests naming another host get 400."),
     Setting("MAX_REQUESTS", 10000, "Requests a server worker answers before it is replaced (±10% jitter); 0 = never."),
+    Setting("DATABASE_URL", "", "Database for the question log and feedback, e.g. postgresql://user@host/db; empty = an SQLite file in the instance folder."),
+    Setting("LOG_QUESTIONS", True, "Store each question's text in the log; false stores no question text at all."),
+    Setting("LOG_DAYS", 90, "Days the question log and feedback are kept; older rows are deleted."),
+    Setting("FEEDBACK_RATE", "600/minute", "Most POST /api/feedback requests per client (per second, minute, hour or day), across all workers."),
+    Setting("ADMIN_RATE", "10/minute", "Most wrong admin tokens one client may send (per second, minute, hour "
+            "or day) before it must wait, across all workers and servers; then 429 with Retry-After."),
+    Setting("SECRET_KEY", "", "Key signing the /admin session cookie; empty = a random key made once and kept in the instance folder."),
 )
 
 
 def _convert(setting: Setting, raw: str) -> object:
+    if isinstance(setting.default, bool):
+        if raw.strip().lower() in ("1", "true", "yes", "on"):
+            return True
+        if raw.strip().lower() in ("0", "false", "no", "off"):
+            return False
+        raise ValueError(f"{setting.env} must be true or false, got {raw!r}")
     if isinstance(setting.default, int):
         try:
             return int(raw)
         except ValueError:
             raise ValueError(f"{setting.env} must be a whole number, got {raw!r}") from None
     return raw
+
+
+def convert(name: str, raw: str) -> object:
+    """Return a setting's value from its environment text (bool and int settings converted)."""
+    return _convert(next(s for s in SETTINGS if s.name == name), raw)
 
 
 def from_env(environ: dict[str, str] | None = None) -> dict[str, object]:

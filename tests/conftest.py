@@ -30,6 +30,9 @@ _DATABASE_DIR = tempfile.mkdtemp(prefix="qa-test-db-")
 atexit.register(shutil.rmtree, _DATABASE_DIR, True)
 os.environ.setdefault("QA_DATABASE_URL", f"sqlite:///{_DATABASE_DIR}/qa.sqlite3")
 os.environ.setdefault("QA_SECRET_KEY", "test-session-key")
+# Every in-process test client is 127.0.0.1: tests of 401s must not trip the brute-force limit,
+# which tests/test_hostile_admin_content.py checks on a server of its own at the real default.
+os.environ.setdefault("QA_ADMIN_RATE", "100000/minute")
 BUNDLED = ROOT / "content"
 
 

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -48,13 +49,13 @@ def test_every_endpoint_conforms_to_its_document(live_server: str) -> None:
     schema = schemathesis.openapi.from_url(live_server + "/api/openapi.json")
     operations = [result.ok() for result in schema.get_all_operations()]
     assert {op.path for op in operations} >= {"/api/ask", "/api/reports", "/api/reports/{report_id}",
-                                               "/api/health", "/api/admin/reindex"}
+                                               "/api/health", "/api/admin/reindex", "/api/admin/jobs/{job_id}"}
     for operation in operations:
         @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck), database=None)
         @given(case=operation.as_strategy())
         def check(case: schemathesis.Case) -> None:
             # Rebuilding has its own tests; with a wrong token every call here is a fast 401.
-            if case.operation.path == "/api/admin/reindex":
+            if case.operation.path.startswith("/api/admin/"):
                 case.headers = {**(case.headers or {}), "Authorization": "Bearer wrong"}
             excluded = []
             if isinstance(case.body, dict) and "reports" in case.body:
@@ -182,9 +183,17 @@ def test_admin_errors_are_mapped_in_one_place_without_paths(tmp_path: Path) -> N
     empty = tmp_path / "empty-content"
     empty.mkdir()
     app = create_app({"INDEX_DIR": str(tmp_path / "ix"), "CONTENT_DIR": str(empty), "ADMIN_TOKEN": "t"})
-    response = app.test_client().post("/api/admin/reindex", headers={"Authorization": "Bearer t"})
-    body = assert_problem(response, 422)
-    assert str(tmp_path) not in response.get_data(as_text=True) and "no reports" in body["detail"].lower()
+    client = app.test_client()
+    response = client.post("/api/admin/reindex", headers={"Authorization": "Bearer t"})
+    assert response.status_code == 202
+    deadline = time.monotonic() + 60
+    while (job := client.get(response.headers["Location"], headers={"Authorization": "Bearer t"})).get_json()[
+            "state"] not in ("done", "failed"):
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    body = job.get_json()["error"]
+    assert body["status"] == 422, body
+    assert str(tmp_path) not in job.get_data(as_text=True) and "no reports" in body["detail"].lower()
     result = CliRunner().invoke(main, ["index", "build", "--content", str(empty), "--index", str(tmp_path / "ix")])
     assert result.exit_code == 1 and str(empty) in result.output and "no reports" in result.output
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import json
 import os
 import signal
 import subprocess
@@ -150,36 +151,124 @@ def test_admin_refuses_missing_or_wrong_token(admin_app, header: str | None) -> 
     assert response.headers["WWW-Authenticate"].startswith("Bearer")
 
 
-def test_admin_reindex_builds_and_the_app_follows(admin_app, content_copy: Path) -> None:
-    client = admin_app.test_client()
+def run_job(client, query: str = "") -> dict:
+    """POST a reindex job, check the 202, and poll the job until it ends; return its last state."""
     auth = {"Authorization": f"Bearer {TOKEN}"}
+    started = time.monotonic()
+    response = client.post("/api/admin/reindex" + query, headers=auth)
+    assert response.status_code == 202, response.data
+    accepted = response.get_json()
+    schema_validator("JobAccepted").validate(accepted)
+    assert accepted["state"] == "queued" and response.headers["Location"] == accepted["url"]
+    assert accepted["url"] == f"/api/admin/jobs/{accepted['job']}"
+    assert time.monotonic() - started < 5  # answered at once, not after the build
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        job = client.get(accepted["url"], headers=auth)
+        assert job.status_code == 200
+        body = job.get_json()
+        schema_validator("Job").validate(body)
+        if body["state"] in ("done", "failed"):
+            return body
+        time.sleep(0.1)
+    raise AssertionError("job did not finish")
+
+
+def test_admin_reindex_job_builds_and_the_app_follows(admin_app, content_copy: Path) -> None:
+    client = admin_app.test_client()
     before = client.post("/api/ask", json={"question": "narwhal tusks"}).get_json()
     write_report(content_copy, "narwhals", "Narwhal tusks are long teeth.")
-    response = client.post("/api/admin/reindex", headers=auth)
-    assert response.status_code == 200
-    summary = response.get_json()
+    job = run_job(client)
+    assert job["state"] == "done" and job["error"] is None, job
+    summary = job["summary"]
     schema_validator("BuildSummary").validate(summary)
     assert (summary["analysed"], summary["reused"]) == (1, 2)
+    assert job["progress"] == {"phase": "done", "reports_done": 1, "reports_total": 1}
+    assert job["started_at"] and job["finished_at"] and job["full"] is False
     after = client.post("/api/ask", json={"question": "narwhal tusks"}).get_json()
     assert not before["found"] and after["found"]
     assert after["index_version"] == summary["version"] != before["index_version"]
-    full = client.post("/api/admin/reindex?full=true", headers=auth).get_json()
-    assert full["analysed"] == 3
+    full = run_job(client, "?full=true")
+    assert full["full"] is True and full["summary"]["analysed"] == 3
 
 
-def test_admin_reindex_reports_bad_file_and_keeps_index(admin_app, content_copy: Path) -> None:
+def test_admin_job_reports_bad_file_and_keeps_index(admin_app, content_copy: Path) -> None:
     client = admin_app.test_client()
     version = client.get("/api/health").get_json()["index_version"]
     (content_copy / "bad.md").write_text("---\ntitle: t\n---\ntext\n", encoding="utf-8")
-    body = assert_problem(client.post("/api/admin/reindex", headers={"Authorization": f"Bearer {TOKEN}"}), 422)
-    assert "bad.md:2" in body["detail"]
+    job = run_job(client)
+    assert job["state"] == "failed" and job["summary"] is None
+    assert job["error"]["status"] == 422 and "bad.md:2" in job["error"]["detail"]
+    assert str(content_copy) not in job["error"]["detail"]
     assert client.get("/api/health").get_json()["index_version"] == version
+    assert not list(versions.versions_dir(Path(admin_app.config["INDEX_DIR"])).glob(".tmp-*"))
 
 
-def test_admin_reindex_while_building_is_409(admin_app) -> None:
+def test_admin_job_while_another_build_holds_the_index_fails_409(admin_app) -> None:
     with versions.build_lock(Path(admin_app.config["INDEX_DIR"])):
-        response = admin_app.test_client().post("/api/admin/reindex", headers={"Authorization": f"Bearer {TOKEN}"})
-    assert_problem(response, 409)
+        job = run_job(admin_app.test_client())
+    assert job["state"] == "failed" and job["error"]["status"] == 409
+
+
+def test_admin_second_job_while_one_runs_is_409_naming_it(admin_app) -> None:
+    client = admin_app.test_client()
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    first = client.post("/api/admin/reindex", headers=auth).get_json()
+    second = client.post("/api/admin/reindex", headers=auth)
+    body = assert_problem(second, 409)
+    assert first["url"] in body["detail"] and second.headers["Location"] == first["url"]
+    deadline = time.monotonic() + 120
+    while client.get(first["url"], headers=auth).get_json()["state"] not in ("done", "failed"):
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    assert client.post("/api/admin/reindex", headers=auth).status_code == 202  # free again
+
+
+def test_admin_job_unknown_and_unauthorised(admin_app) -> None:
+    client = admin_app.test_client()
+    assert_problem(client.get("/api/admin/jobs/j20200101T000000-00000000",
+                              headers={"Authorization": f"Bearer {TOKEN}"}), 404)
+    assert_problem(client.get("/api/admin/jobs/../../etc", headers={"Authorization": f"Bearer {TOKEN}"}), 404)
+    assert_problem(client.get("/api/admin/jobs/j20200101T000000-00000000"), 401)
+
+
+def test_admin_job_with_unwritable_index_folder_is_503(tmp_path: Path, content_copy: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    app = create_app({"INDEX_DIR": str(blocker / "index"), "CONTENT_DIR": str(content_copy), "ADMIN_TOKEN": TOKEN})
+    assert_problem(app.test_client().post("/api/admin/reindex", headers={"Authorization": f"Bearer {TOKEN}"}), 503)
+
+
+def test_job_killed_midway_reads_failed_and_is_cleaned_up(admin_app, content_copy: Path) -> None:
+    """A restart mid-job: the process is gone, the job reads failed, the next build removes the half."""
+    client = admin_app.test_client()
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    index_dir = Path(admin_app.config["INDEX_DIR"])
+    live = versions.current_version(index_dir)
+    big_content(content_copy, reports=400)
+    url = client.post("/api/admin/reindex", headers=auth).get_json()["url"]
+    deadline = time.monotonic() + 60
+    while True:
+        job = client.get(url, headers=auth).get_json()
+        if job["state"] == "running" and job["progress"]["phase"] == "analysing" and \
+                list(versions.versions_dir(index_dir).glob(".tmp-*")):
+            break
+        assert job["state"] in ("queued", "running") and time.monotonic() < deadline, job
+        time.sleep(0.05)
+    pid = json.loads((index_dir / "jobs" / f"{job['job']}.json").read_text())["pid"]
+    os.killpg(pid, signal.SIGKILL)  # the whole session: the build and its writer processes
+    deadline = time.monotonic() + 30
+    while (job := client.get(url, headers=auth).get_json())["state"] != "failed":
+        assert time.monotonic() < deadline, job
+        time.sleep(0.05)
+    assert job["error"]["status"] == 500 and "killed" in job["error"]["detail"]
+    assert versions.current_version(index_dir) == live
+    assert client.get("/api/health").get_json()["index_version"] == live
+    for path in (content_copy).glob("r0*.md"):
+        path.unlink()
+    after = run_job(client)
+    assert after["state"] == "done"
+    assert not list(versions.versions_dir(index_dir).glob(".tmp-*"))
 
 
 # --- a build killed with SIGKILL ----------------------------------------------------------

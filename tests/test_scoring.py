@@ -128,7 +128,7 @@ def test_replaced_version_releases_its_caches(tmp_path: Path) -> None:
     holder = IndexHolder(tmp_path / "index")
     old = holder.get()
     search(old, {"pelican": 1.0, "madeupword": 1.0}, limit=3)
-    assert len(old.scorer.cache) > 0
+    assert len(old.scorer.lists) > 0
     gone = weakref.ref(old.scorer)
     write_report(content, "second", "Herons wait in reeds.")
     build_index(content, tmp_path / "index")

@@ -79,3 +79,10 @@ def test_list_cache_stays_within_its_budget(index, monkeypatch) -> None:
         bounded.top({word: 1.0, f"madeup{n}": 1.0}, 3)
     assert bounded.lists.nbytes <= 3_000
     assert bounded.top({w: 1.0 for w in WORDS[:12]}, 5) == before
+
+
+def test_lengths_read_by_column_equal_whooshs_per_document_lengths(index) -> None:
+    plain = BM25F(index.searcher, SEARCH_FIELDS, k1=BM25_K1, b=BM25_B)
+    bounded = topk.BoundedBM25F(index.searcher, SEARCH_FIELDS, k1=BM25_K1, b=BM25_B)
+    for field in SEARCH_FIELDS:
+        assert np.array_equal(bounded.lengths(field), plain.lengths(field))

@@ -21,6 +21,7 @@ from qa_service.ingest.frontmatter import (
     split_front_matter,
     text_field,
     text_list,
+    url_field,
 )
 from qa_service.ingest.slug import slugify
 
@@ -275,7 +276,7 @@ def parse_report(path: Path, report_id: str | None = None) -> Report:
     return Report(
         id=rid, path=str(path), sha256=hashlib.sha256(data).hexdigest(), title=title,
         publisher=publisher, published=published,
-        source_url=text_field(path, raw, meta, "source_url"),
+        source_url=url_field(path, raw, meta, "source_url"),
         short_title=text_field(path, raw, meta, "short_title"),
         publisher_short=publisher_short,
         source_note=text_field(path, raw, meta, "source_note"),

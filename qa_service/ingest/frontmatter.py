@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import yaml
 
@@ -73,6 +74,17 @@ def text_field(path: Path, raw: str, meta: dict[str, object], key: str) -> str |
         raise ContentError(path, f"'{key}' must be text", meta_line(path, raw, key))
     value = " ".join(str(value).split())
     return value or None
+
+
+def url_field(path: Path, raw: str, meta: dict[str, object], key: str) -> str | None:
+    """Return an http(s) address, None when absent; anything else (javascript:, data:, …) is refused."""
+    value = text_field(path, raw, meta, key)
+    if value is None:
+        return None
+    parts = urlsplit(value)
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        raise ContentError(path, f"'{key}' must be an http:// or https:// address", meta_line(path, raw, key))
+    return value
 
 
 def date_field(path: Path, raw: str, meta: dict[str, object]) -> dt.date | None:

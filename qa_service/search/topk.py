@@ -24,8 +24,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
-from whoosh.codec.whoosh3 import W3LeafMatcher
+from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher, W3PerDocReader
 from whoosh.matching.wrappers import FilterMatcher
+from whoosh.util.numeric import byte_to_length
 
 from qa_service.search.cache import BoundedCache
 from qa_service.search.scoring import BM25F, Scored
@@ -53,6 +54,8 @@ class PostingList:
         return self.ids.nbytes + self.num.nbytes + self.den.nbytes
 
 
+# Whoosh stores a field's length in one byte per document; this maps the byte back (0 → 0).
+_BYTE_LENGTHS = np.array([byte_to_length(n) if n else 0 for n in range(256)], dtype=np.float32)
 EMPTY = PostingList(np.zeros(0, np.int32), np.zeros(0, np.float32), np.zeros(0, np.float32), 0.0)
 
 
@@ -66,12 +69,17 @@ def decode(matcher) -> tuple[np.ndarray, np.ndarray]:  # type: ignore[no-untyped
         matcher = matcher.child
     ids: list[np.ndarray] = []
     weights: list[np.ndarray] = []
-    if isinstance(matcher, W3LeafMatcher):
+    if isinstance(matcher, W3LeafMatcher) and not matcher._byteids:
         while matcher.is_active():
-            matcher._read_ids()       # Whoosh's own block decoding, whole blocks at once
-            matcher._read_weights()
-            ids.append(np.asarray(matcher._ids, dtype=np.int64))
-            weights.append(np.asarray(matcher._weights, dtype=np.float32))
+            # Whoosh's own block reading (one unpickling a block); the ids are stored as gaps,
+            # summed here with NumPy rather than by Whoosh's Python generator.
+            matcher._read_data()
+            gaps, stored = matcher._data[0], matcher._data[1]
+            ids.append(np.cumsum(np.asarray(gaps, dtype=np.int64)))
+            if stored is None or isinstance(stored, float):
+                weights.append(np.full(len(gaps), 1.0 if stored is None else stored, dtype=np.float32))
+            else:
+                weights.append(np.asarray(stored, dtype=np.float32))
             matcher._next_block()
     else:  # postings inlined in the term info (rare terms): a short list
         one_ids, one_weights = [], []
@@ -103,6 +111,31 @@ class BoundedBM25F(BM25F):
         super().__init__(searcher, fields, k1=k1, b=b)
         self.lists: BoundedCache[tuple[str, str], PostingList] = BoundedCache(
             LIST_CACHE_ENTRIES, LIST_CACHE_BYTES, _list_bytes)
+
+    def lengths(self, field: str) -> np.ndarray:
+        """Return every document's length in a field, read a column at a time (same values as BM25F's)."""
+        values = self._lengths.get(field)
+        if values is None:
+            values = self._column_lengths(field)
+            if values is None:
+                values = super().lengths(field)
+            self._lengths[field] = values
+        return values
+
+    def _column_lengths(self, field: str) -> np.ndarray | None:
+        """Return a field's lengths from each segment's length column (bytes, as Whoosh stores them)."""
+        out = np.zeros(self.size, dtype=np.float32)
+        for reader, offset in self._leaves:
+            perdoc = getattr(reader, "_perdoc", None)
+            if not isinstance(perdoc, W3PerDocReader):
+                return None
+            column = perdoc._cached_reader(f"_{field}_len", LENGTHS_COLUMN)
+            if column is None:
+                continue
+            count = min(column._count, reader.doc_count_all())
+            raw = np.frombuffer(column._dbfile.get(column._basepos, count), dtype=np.uint8)
+            out[offset:offset + count] = _BYTE_LENGTHS[raw]
+        return out
 
     def posting_list(self, field: str, term: str) -> PostingList:
         """Return a (field, term)'s precomputed postings (cached per index version)."""
@@ -162,22 +195,33 @@ class BoundedBM25F(BM25F):
         ranked = sorted(entries, key=lambda e: -e.bound)
         left = sum(e.bound for e in ranked)   # the most the lists not yet read can add
         scores = np.zeros(self.size, dtype=np.float64)
+        read: list[np.ndarray] = []
         i = 0
         # Phase 1: read whole lists, best bound first, until no unseen document can make the top k.
         while i < len(ranked):
             e = ranked[i]
             p = e.plist
             scores[p.ids] += e.weight * p.num / p.den
+            read.append(p.ids)
             left -= e.bound
             i += 1
-            if i < len(ranked):
-                # Documents seen so far are those with a score (every contribution is positive).
-                pool = np.flatnonzero(scores if allowed is None else np.where(allowed, scores, 0.0))
+            # The k-th score so far is at most what the lists read can add: check only when that
+            # could beat what the rest can add, and while the documents seen are few.
+            if i < len(ranked) and (sum(r.bound for r in ranked[:i]) > left
+                                    and sum(r.size for r in read) <= self.size // 8):
+                pool = np.unique(np.concatenate(read))
+                if allowed is not None:
+                    pool = pool[allowed[pool]]
                 if pool.size >= limit:
                     kth = np.partition(scores[pool], pool.size - limit)[pool.size - limit]
                     if kth > left * (1 + SAFETY) + 1e-12:
                         break
-        candidates = np.flatnonzero(scores if allowed is None else np.where(allowed, scores, 0.0))
+        if i == len(ranked):  # every list read in full: the plain scorer's candidates
+            candidates = np.flatnonzero(scores if allowed is None else np.where(allowed, scores, 0.0))
+        else:
+            candidates = np.unique(np.concatenate(read))
+            if allowed is not None:
+                candidates = candidates[allowed[candidates]]
         # Phase 2: the remaining lists only for candidates still able to reach the k-th score.
         while i < len(ranked) and candidates.size:
             if candidates.size > limit:

@@ -25,11 +25,11 @@ class Rate:
     seconds: int
 
     @classmethod
-    def parse(cls, text: str) -> Rate:
+    def parse(cls, text: str, setting: str = "QA_FEEDBACK_RATE") -> Rate:
         """Return the rate in '600/minute' (or '600 per minute'); second, minute, hour or day."""
         match = _RATE.match(text.lower())
         if not match or int(match[1]) < 1:
-            raise ValueError(f"QA_FEEDBACK_RATE must look like '600/minute' (second, minute, hour or day), got {text!r}")
+            raise ValueError(f"{setting} must look like '600/minute' (second, minute, hour or day), got {text!r}")
         return cls(int(match[1]), PERIODS[match[2]])
 
 
@@ -61,10 +61,22 @@ def _count(conn: Connection, client: str, window: int) -> int:
 
 def hit(conn: Connection, client: str, rate: Rate, now: float) -> int | None:
     """Count one request; return None when allowed, else the seconds until the window ends."""
-    window = int(now // rate.seconds)
+    # Windows start at epoch seconds, so counters of limits with different periods share the table.
+    window = int(now // rate.seconds) * rate.seconds
     count = _count(conn, client, window)
-    if count == 1:  # this client's first request in the window: old windows are done with
-        conn.execute(delete(rate_counts).where(rate_counts.c.window_start < window))
+    if count == 1:  # a new window: counters whose windows have ended (a day at most) are done with
+        conn.execute(delete(rate_counts).where(rate_counts.c.window_start < window - rate.seconds)
+                     .where(rate_counts.c.window_start < int(now) - PERIODS["day"]))
+        conn.execute(delete(rate_counts).where((rate_counts.c.client == client)
+                                               & (rate_counts.c.window_start < window)))
     if count <= rate.count:
         return None
-    return max(1, math.ceil((window + 1) * rate.seconds - now))
+    return max(1, math.ceil(window + rate.seconds - now))
+
+
+def peek(conn: Connection, client: str, rate: Rate, now: float) -> int | None:
+    """Return None when the client is within the rate this window, else the seconds left (no count)."""
+    window = int(now // rate.seconds) * rate.seconds
+    where = (rate_counts.c.client == client) & (rate_counts.c.window_start == window)
+    count = conn.execute(select(rate_counts.c.hits).where(where)).scalar() or 0
+    return None if count < rate.count else max(1, math.ceil(window + rate.seconds - now))

@@ -46,12 +46,15 @@ class UnknownAnswer(LookupError):
 
 
 class RateLimited(Exception):
-    """A client sent more feedback than the rate allows; it may try again after `retry_after` seconds."""
+    """A client sent more requests than a rate allows; it may try again after `retry_after` seconds."""
 
-    def __init__(self, retry_after: int, rate: Rate) -> None:
-        super().__init__(f"at most {rate.count} feedback requests per {rate.seconds} s; "
-                         f"try again in {retry_after} s")
+    def __init__(self, retry_after: int, rate: Rate, what: str = "feedback requests") -> None:
+        super().__init__(f"at most {rate.count} {what} per {rate.seconds} s; try again in {retry_after} s")
         self.retry_after = retry_after
+
+
+# Wrong admin tokens one client may send a minute before it must wait (429 with Retry-After).
+ADMIN_RATE = Rate(10, 60)
 
 
 def utcnow() -> datetime:
@@ -68,6 +71,7 @@ class Store:
     log_questions: bool = True
     log_days: int = 90
     rate: Rate = DEFAULT_RATE
+    admin_rate: Rate = ADMIN_RATE
 
     def __post_init__(self) -> None:
         self.url = engines.database_url(self.url_setting, self.instance_dir)
@@ -162,6 +166,23 @@ class Store:
                 log.warning("question log entry dropped: database %s unavailable", self.where)
             self._dropped += 1
         return answer_id
+
+    def admin_attempt(self, client: str, accepted: bool) -> None:
+        """Count wrong admin tokens per client; raise RateLimited past the rate, even for the right one.
+
+        With the database down the limit cannot be kept and is skipped (logged once): the token
+        compare itself still takes the same time whatever is sent.
+        """
+        key = ratelimit.client_key("admin\x00" + client)
+        try:
+            with self.connect() as conn:
+                now = time.time()
+                wait = ratelimit.peek(conn, key, self.admin_rate, now) if accepted else \
+                    ratelimit.hit(conn, key, self.admin_rate, now)
+        except StoreUnavailable:
+            return
+        if wait is not None:
+            raise RateLimited(wait, self.admin_rate, "wrong admin tokens")
 
     def add_feedback(self, client: str, answer_id: str, helpful: bool, comment: str | None) -> int:
         """Store feedback on a logged answer and return its id (rate limited per client)."""

@@ -1,12 +1,12 @@
-"""The JSON API: /api/ask, /api/reports, /api/health, /api/openapi.json."""
+"""The JSON API: /api/ask, /api/feedback, /api/reports, /api/health, /api/openapi.json."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, jsonify
+from flask import Blueprint, Response, current_app, jsonify, request
 
 from qa_service.services import Services
 from qa_service.web.body import json_body
-from qa_service.web.contract import Health, PassageLink, ReportList, ReportPage, dump
+from qa_service.web.contract import FeedbackCreated, Health, PassageLink, ReportList, ReportPage, dump
 from qa_service.web.errors import InvalidField, NotFound
 from qa_service.web.openapi import openapi_document
 
@@ -30,8 +30,24 @@ def ask_view() -> Response:
         if missing:
             raise InvalidField(f"unknown report id(s): {', '.join(missing)}",
                                errors=[issues_for("reports", "unknown_report", "no report has this id")])
-    answer = svc.ask(req.question, limit=req.limit, history=req.history, reports=req.reports, index=index)
+    # History items are questions, or {question, shown}: the passages already shown are not repeated.
+    questions = [h if isinstance(h, str) else h.question for h in req.history]
+    shown = frozenset(p for h in req.history if not isinstance(h, str) for p in h.shown)
+    answer = svc.ask(req.question, limit=req.limit, history=questions, reports=req.reports, index=index,
+                     shown=shown)
+    answer.answer_id = svc.store.log_answer(answer.question, answer.found,
+                                            [f.citation.passage_id for f in answer.findings],
+                                            answer.index_version, answer.took_ms)
     return jsonify(dump(answer))
+
+
+@bp.post("/feedback")
+def feedback_view() -> tuple[Response, int]:
+    """Store a rating of one answer: 201 with the record's id."""
+    svc = services()
+    req = json_body(svc.limits, "FeedbackRequest")
+    stored = svc.store.add_feedback(request.remote_addr or "-", req.answer_id, req.helpful, req.comment)
+    return jsonify(dump(FeedbackCreated(stored, req.answer_id))), 201
 
 
 def issues_for(field: str, rule: str, message: str) -> dict[str, str]:
@@ -62,7 +78,8 @@ def health_view() -> Response:
     """Say whether an index is loaded, which version, and how big."""
     index = services().live()
     manifest = index.manifest
-    return jsonify(dump(Health("ok", index.version, manifest.built_at, manifest.reports, manifest.passages)))
+    return jsonify(dump(Health("ok", index.version, manifest.built_at, manifest.reports, manifest.passages,
+                               database=services().store.state())))
 
 
 @bp.get("/openapi.json")

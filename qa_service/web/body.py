@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from flask import request
 from pydantic import BaseModel, ValidationError
 
 from qa_service.config import Limits
-from qa_service.web.contract import ask_request_model, issues
+from qa_service.web.contract import FeedbackRequest, ask_request_model, issues
 from qa_service.web.errors import APIError, InvalidField
 
-MODELS = {"AskRequest": ask_request_model}
+MODELS: dict[str, Callable[[Limits], type[BaseModel]]] = {
+    "AskRequest": ask_request_model, "FeedbackRequest": lambda _limits: FeedbackRequest}
 
 
 class _DuplicateKey(ValueError):

@@ -26,10 +26,15 @@ from pydantic import (
 from qa_service.answering.answer import Answer
 from qa_service.config import Limits
 from qa_service.search.format import PassageRecord, ReportMeta
+from qa_service.store.records import FeedbackRecord, QuestionGroup
 
 MAX_REPORT_FILTER = 100   # report ids one question may be limited to
 REPORT_ID_CHARS = 100
 DEFAULT_LIMIT = 5
+COMMENT_CHARS = 2000      # longest feedback comment
+ADMIN_LIST_DEFAULT, ADMIN_LIST_MAX = 100, 1000
+REQUESTS = ("AskRequest", "FeedbackRequest")  # request bodies: only their required fields are required
+PASSAGE_ID_CHARS = 40
 
 
 @dataclass(frozen=True)
@@ -86,6 +91,7 @@ class Health:
     built_at: str
     reports: int
     passages: int
+    database: str = "ok"
 
 
 @dataclass(frozen=True)
@@ -100,6 +106,61 @@ class BuildResult:
     reused: int
     removed: int
     summary: str
+
+
+@dataclass(frozen=True)
+class JobProgress:
+    """How far a reindex job has got."""
+
+    phase: Literal["queued", "planning", "analysing", "writing", "done"]
+    reports_done: int
+    reports_total: int | None
+
+
+@dataclass(frozen=True)
+class JobError:
+    """Why a reindex job failed: the status and problem a synchronous request would have had."""
+
+    status: int
+    title: str
+    detail: str
+
+
+@dataclass(frozen=True)
+class JobAccepted:
+    """A reindex job just queued: where to follow it."""
+
+    job: str
+    url: str
+    state: Literal["queued"]
+
+
+@dataclass(frozen=True)
+class Job:
+    """A reindex job: its state, progress so far, and the build summary or the error."""
+
+    job: str
+    url: str
+    state: Literal["queued", "running", "done", "failed"]
+    full: bool
+    created_at: str
+    started_at: str | None
+    finished_at: str | None
+    progress: JobProgress
+    summary: BuildResult | None
+    error: JobError | None
+
+
+def build_result(summary: Any) -> dict[str, Any]:
+    """Return a builder's BuildSummary as the BuildSummary schema's JSON values."""
+    return dump(BuildResult(summary.version, summary.reports, summary.passages, round(summary.seconds, 3),
+                            summary.analysed, summary.reused, summary.removed, summary.line()))
+
+
+def job_status(job: dict[str, Any]) -> Job:
+    """Return a job file's contents as the Job response (unknown keys, such as the pid, left out)."""
+    keep = {f.name for f in dataclasses.fields(Job)}
+    return TypeAdapter(Job).validate_python({k: v for k, v in job.items() if k in keep})
 
 
 # Field notes for the OpenAPI document; the fields themselves are the dataclasses above and in
@@ -118,6 +179,17 @@ DESCRIPTIONS = {
     ("Citation", "paragraph"): "Ordinal of the passage in its report.",
     ("Citation", "url"): "/reports/<report_id>#<anchor>: the passage highlighted in its report.",
     ("Problem", "errors"): "For 422: each field that broke a rule, and the rule.",
+    ("Answer", "answer_id"): "Opaque id of this answer, for POST /api/feedback.",
+    ("Health", "database"): "'ok', or 'unavailable' when the question log and feedback database cannot be "
+                            "reached (answering goes on without it).",
+    ("FeedbackCreated", "id"): "The stored feedback record's id.",
+    ("QuestionGroup", "question"): "The question as most recently asked (null when questions are not logged).",
+    ("QuestionGroup", "count"): "Times asked (case and spacing ignored).",
+    ("QuestionGroup", "last_asked"): "When it was last asked (UTC, ISO 8601).",
+    ("QuestionGroup", "found"): "Whether the reports answered it, the last time it was asked.",
+    ("FeedbackRecord", "question"): "The question answered (null when questions are not logged).",
+    ("FeedbackRecord", "created"): "When the feedback was given (UTC, ISO 8601).",
+    ("FeedbackRecord", "passage_ids"): "The passage ids of the answer's findings, in order.",
     ("Issue", "field"): "Dotted path of the field, e.g. 'limit' or 'history.3'.",
     ("Issue", "rule"): "The rule's name, e.g. 'less_than_equal', 'int_type', 'extra_forbidden'.",
 }
@@ -142,15 +214,64 @@ def ask_request_model(limits: Limits) -> type[BaseModel]:
     question = Annotated[str, StringConstraints(min_length=1, max_length=limits.question_chars, pattern=r"\S")]
     earlier = Annotated[str, StringConstraints(max_length=limits.question_chars)]
     report_id = Annotated[str, StringConstraints(min_length=1, max_length=REPORT_ID_CHARS)]
+    passage = Annotated[str, StringConstraints(min_length=1, max_length=PASSAGE_ID_CHARS)]
+    turn = create_model(
+        "HistoryTurn", __base__=_Strict,
+        __doc__="An earlier question with the passage ids its answer showed, so follow-ups move on.",
+        question=(earlier, Field(description="The earlier question.")),
+        shown=(list[passage], Field(default_factory=list, max_length=limits.findings,
+                                    description="Passage ids of the findings shown for it.")),
+    )
     return create_model(
         "AskRequest", __base__=_Strict, __doc__="A question, and optionally the conversation so far.",
         question=(question, Field(description="A question in plain language.")),
         limit=(JsonInt, Field(DEFAULT_LIMIT, ge=1, le=limits.findings, description="Most findings to return.")),
-        history=(list[earlier], Field(default_factory=list, max_length=limits.history,
-                                       description="The conversation's earlier questions, oldest first.")),
+        history=(list[earlier | turn], Field(  # type: ignore[valid-type]  # built at run time
+            default_factory=list, max_length=limits.history,
+            description="The conversation's earlier questions, oldest first: plain strings, or objects "
+                        "that also name the passages already shown (\"Tell me more\" then moves on).")),
         reports=(list[report_id] | None, Field(None, min_length=1, max_length=MAX_REPORT_FILTER,
                                                description="Only search these report ids.")),
     )
+
+
+class FeedbackRequest(_Strict):
+    """A rating of one answer: helpful or not, and optionally why."""
+
+    answer_id: str = Field(description="The answer_id of an /api/ask answer.")
+    helpful: bool = Field(description="True for helpful, false for not helpful.")
+    comment: Annotated[str, StringConstraints(max_length=COMMENT_CHARS)] | None = Field(
+        None, description=f"Optional, at most {COMMENT_CHARS:,} characters.")
+
+
+class AdminListQuery(BaseModel):
+    """Query parameters of the admin lists (query strings are text, so "50" and "false" are read)."""
+
+    model_config = ConfigDict(extra="forbid")
+    limit: int = Field(ADMIN_LIST_DEFAULT, ge=1, le=ADMIN_LIST_MAX)
+    found: bool | None = None
+
+
+@dataclass(frozen=True)
+class FeedbackCreated:
+    """Feedback stored."""
+
+    id: int
+    answer_id: str
+
+
+@dataclass(frozen=True)
+class QuestionList:
+    """Logged questions, identical ones grouped, most asked first."""
+
+    questions: list[QuestionGroup]
+
+
+@dataclass(frozen=True)
+class FeedbackList:
+    """Feedback on answers, newest first."""
+
+    feedback: list[FeedbackRecord]
 
 
 def issues(exc: ValidationError) -> list[Issue]:
@@ -169,6 +290,9 @@ def _schemas(limits: Limits) -> dict[str, Any]:
     shapes: list[tuple[str, Any]] = [
         ("AskRequest", ask_request_model(limits)), ("Answer", Answer), ("ReportList", ReportList),
         ("Report", ReportPage), ("Health", Health), ("BuildSummary", BuildResult), ("Problem", Problem),
+        ("FeedbackRequest", FeedbackRequest), ("FeedbackCreated", FeedbackCreated),
+        ("QuestionList", QuestionList), ("FeedbackList", FeedbackList),
+        ("JobAccepted", JobAccepted), ("Job", Job),
     ]
     mode: Literal["validation"] = "validation"
     inputs = [(name, mode, TypeAdapter(shape)) for name, shape in shapes]
@@ -186,12 +310,14 @@ def _schemas(limits: Limits) -> dict[str, Any]:
             prop.pop("title", None)
             if (name, field) in DESCRIPTIONS:
                 prop["description"] = DESCRIPTIONS[name, field]
-        if name != "AskRequest" and "properties" in schema:
+        if name not in REQUESTS and "properties" in schema:
             # Responses always carry every field (null where there is no value).
             schema["required"] = list(schema["properties"])
     # The dataclass named ReportPage is documented as Report; point its references there too.
     return json.loads(json.dumps(schemas).replace("#/components/schemas/ReportPage\"",
-                                                  "#/components/schemas/Report\""))
+                                                  "#/components/schemas/Report\"")
+                      # BuildResult is documented as BuildSummary (Job.summary refers to it).
+                      .replace("#/components/schemas/BuildResult\"", "#/components/schemas/BuildSummary\""))
 
 
 @cache

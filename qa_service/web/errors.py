@@ -12,6 +12,8 @@ from werkzeug.exceptions import HTTPException
 
 from qa_service.ingest.frontmatter import ContentError
 from qa_service.search.format import BuildLockedError, IndexProblem, NoIndexError, NoReportsError
+from qa_service.search.jobs import JobRunningError, job_url
+from qa_service.store import RateLimited, StoreUnavailable, UnknownAnswer
 
 log = logging.getLogger("qa_service")
 PROBLEM_TYPE = "https://qa-service.invalid/problems/"
@@ -69,11 +71,12 @@ def problem(status: int, title: str, detail: str, slug: str,
     return response
 
 
-def _content_error_detail(exc: ContentError) -> str:
+def _content_error_detail(exc: ContentError, content_dir: Path | None = None) -> str:
     """Return a content error naming the file relative to the content folder, never an absolute path."""
     path = Path(exc.path)
+    root = content_dir if content_dir is not None else Path(str(current_app.config["CONTENT_DIR"]))
     try:
-        shown = str(path.resolve().relative_to(Path(str(current_app.config["CONTENT_DIR"])).resolve()))
+        shown = str(path.resolve().relative_to(root.resolve()))
     except (ValueError, OSError):
         shown = path.name
     where = f"{shown}:{exc.line}" if exc.line else shown
@@ -89,16 +92,43 @@ def to_api_error(exc: Exception) -> APIError | None:
     if isinstance(exc, NoReportsError):
         return APIError("The content folder holds no reports (*.md files); nothing was built.", 422,
                         "No reports", "no-reports")
+    if isinstance(exc, JobRunningError):
+        url = job_url(exc.job["job"])
+        return APIError(f"A reindex job is already {exc.job['state']}: {url}; try again when it ends.", 409,
+                        "Build already running", "build-running", headers={"Location": url})
     if isinstance(exc, BuildLockedError):
         return APIError("Another build is running on this index; try again when it ends.", 409,
                         "Build already running", "build-running")
     if isinstance(exc, NoIndexError):
         return APIError("No index has been built yet; an administrator must run `qa-service index build`.",
                         503, "Service unavailable", "no-index")
+    if isinstance(exc, UnknownAnswer):
+        return NotFound("no answer has this answer_id (answers are kept for QA_LOG_DAYS days)")
+    if isinstance(exc, RateLimited):
+        return APIError(str(exc), 429, "Too many requests", "too-many-requests",
+                        headers={"Retry-After": str(exc.retry_after)})
+    if isinstance(exc, StoreUnavailable):
+        return APIError("The question log and feedback database is unavailable; answering goes on. "
+                        "Try again shortly.", 503, "Database unavailable", "database-unavailable",
+                        headers={"Retry-After": "5"})
     if isinstance(exc, IndexProblem):
         return APIError("The index folder could not be written; nothing changed. See the server log.",
                         503, "Index not writable", "index-not-writable")
     return None
+
+
+def job_error(exc: BaseException, content_dir: Path) -> dict[str, object]:
+    """Return why a reindex job failed, {status, title, detail}: the problem its request would have had."""
+    if isinstance(exc, ContentError):
+        known: APIError | None = APIError(_content_error_detail(exc, content_dir), 422, "Bad content file",
+                                          "bad-content")
+    else:
+        known = to_api_error(exc) if isinstance(exc, Exception) else None
+    if known is None:
+        log.error("reindex job failed: %r", exc)
+        known = APIError("The build failed unexpectedly; nothing changed. See the job's log in the index folder.",
+                         500, "Build failed", "build-failed")
+    return {"status": known.status, "title": known.title, "detail": known.detail}
 
 
 def _wants_json() -> bool:
@@ -116,6 +146,9 @@ def _respond(exc: APIError) -> Response:
 
 
 def _from_http(exc: HTTPException) -> APIError:
+    if request.path.startswith("/api/admin") and not current_app.config.get("ADMIN_TOKEN"):
+        # Admin off: 404 for every method and path under it, so nothing reveals which routes exist.
+        return NotFound(f"no endpoint at {request.path}")
     status = exc.code or 500
     detail = exc.description or exc.name
     headers: dict[str, str] = {}

@@ -7,7 +7,7 @@ from typing import Any
 
 from qa_service import __version__
 from qa_service.config import Limits
-from qa_service.web.contract import component_schemas
+from qa_service.web.contract import ADMIN_LIST_DEFAULT, ADMIN_LIST_MAX, component_schemas
 
 _STR = {"type": "string"}
 
@@ -34,6 +34,26 @@ ERRORS = {
     "500": _problem("Unexpected failure; the detail quotes a request id."),
     "503": _problem("No index has been built yet."),
 }
+_DATABASE_DOWN = _problem("The question log and feedback database is unavailable (answering goes on).")
+_ADMIN = {"401": _problem("Missing or wrong bearer token."),
+          "404": _problem("Admin endpoints are off (no QA_ADMIN_TOKEN set)."),
+          "429": _problem("Too many wrong admin tokens from this client; see Retry-After.")}
+
+
+def _admin_list(summary: str, operation: str, schema: str, found: bool) -> dict[str, Any]:
+    parameters: list[dict[str, Any]] = [{
+        "name": "limit", "in": "query", "required": False,
+        "schema": {"type": "integer", "minimum": 1, "maximum": ADMIN_LIST_MAX, "default": ADMIN_LIST_DEFAULT}}]
+    if found:
+        parameters.append({"name": "found", "in": "query", "required": False,
+                           "schema": {"type": "string", "enum": ["true", "false"]},
+                           "description": "Only questions the reports answered (true) or did not (false)."})
+    return {"get": {
+        "summary": summary, "operationId": operation, "security": [{"bearer": []}], "parameters": parameters,
+        "responses": {"200": _ok(schema, summary + "."), **_ADMIN,
+                      "422": _problem("A query parameter breaks its rule."), "503": _DATABASE_DOWN,
+                      **_errors("405", "500")},
+    }}
 
 def _errors(*codes: str) -> dict[str, Any]:
     return {code: ERRORS[code] for code in codes}
@@ -55,6 +75,25 @@ def openapi_document(limits: Limits) -> dict[str, Any]:
                 "responses": {"200": _ok("Answer", "Findings, or found=false when the reports do not answer."),
                               **_errors("400", "405", "413", "415", "422", "500", "503")},
             }},
+            "/api/feedback": {"post": {
+                "summary": "Rate an answer: helpful or not, with an optional comment",
+                "operationId": "feedback",
+                "requestBody": {"required": True,
+                                "content": {"application/json": {"schema": _ref("FeedbackRequest")}}},
+                "responses": {
+                    "201": _ok("FeedbackCreated", "Stored."),
+                    "404": _problem("No answer has this answer_id."),
+                    "429": {**_problem("Too much feedback from this client (QA_FEEDBACK_RATE)."),
+                            "headers": {"Retry-After": {"description": "Seconds until more is accepted.",
+                                                        "schema": {"type": "integer"}}}},
+                    "503": _DATABASE_DOWN,
+                    **_errors("400", "405", "413", "415", "422", "500"),
+                },
+            }},
+            "/api/admin/questions": _admin_list("Logged questions, identical ones grouped, most asked first",
+                                                "adminQuestions", "QuestionList", found=True),
+            "/api/admin/feedback": _admin_list("Feedback on answers, newest first", "adminFeedback",
+                                               "FeedbackList", found=False),
             "/api/reports": {"get": {
                 "summary": "List reports", "operationId": "listReports",
                 "responses": {"200": _ok("ReportList", "Every report."), **_errors("405", "500", "503")},
@@ -76,12 +115,27 @@ def openapi_document(limits: Limits) -> dict[str, Any]:
                                 "schema": {"type": "string", "enum": ["true", "false", "1", "0", "yes", "no"]},
                                 "description": "Re-analyse every report, not only changed ones."}],
                 "responses": {
-                    "200": _ok("BuildSummary", "The new live version."),
-                    "401": _problem("Missing or wrong bearer token."),
-                    "404": _problem("Admin endpoints are off (no QA_ADMIN_TOKEN set)."),
-                    "409": _problem("Another build is running."),
-                    "422": _problem("A content file is bad; the detail names file and line. Nothing changed."),
+                    "202": {**_ok("JobAccepted", "The job is queued; follow it at `url` (also the Location "
+                                                 "header). A bad content file or a failed build shows in the job."),
+                            "headers": {"Location": {"description": "The job's URL.", "schema": _STR}}},
+                    **_ADMIN,
+                    "409": _problem("A reindex job is already queued or running; the detail and the Location "
+                                    "header give its URL."),
                     "503": _problem("The index folder cannot be written. Nothing changed."),
+                    **_errors("405", "500"),
+                },
+            }},
+            "/api/admin/jobs/{job_id}": {"get": {
+                "summary": "A reindex job's state, progress, and build summary or error (admin)",
+                "operationId": "getJob",
+                "security": [{"bearer": []}],
+                "parameters": [{"name": "job_id", "in": "path", "required": True, "schema": _STR}],
+                "responses": {
+                    "200": _ok("Job", "The job: queued, running, done (with the build summary) or failed "
+                                      "(with the error: 409 another build held the index, 422 a bad content "
+                                      "file, 503 the index folder could not be written, 500 interrupted)."),
+                    **_ADMIN,
+                    "404": _problem("No such job, or admin endpoints are off."),
                     **_errors("405", "500"),
                 },
             }},

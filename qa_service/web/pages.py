@@ -22,7 +22,7 @@ bp = Blueprint("web", __name__)
 
 # Report HTML comes from Markdown written by people: keep structure and passage anchors only.
 ALLOWED_TAGS = {"h1", "h2", "h3", "h4", "h5", "h6", "p", "ul", "ol", "li", "table", "thead", "tbody",
-                "tr", "th", "td", "blockquote", "em", "strong", "code", "pre", "a", "br", "hr"}
+                "tr", "th", "td", "blockquote", "em", "strong", "code", "pre", "a", "br", "hr", "sup", "div"}
 ALLOWED_ATTRIBUTES = {"*": {"id", "class", "data-ordinal", "data-para", "data-page", "data-page-end", "data-page-label"}, "a": {"href", "title"}, "th": {"align"},
                       "td": {"align"}}
 # Answers shown on the no-JavaScript fallback page; the chat script asks for the API's default too.
@@ -30,10 +30,25 @@ FALLBACK_LIMIT = 5
 MARKER = re.compile(r"\[(\d+)\]")
 
 
+# Ids and classes a report may carry: its passage anchors and footnote links, nothing the page
+# itself uses ("main", "skip" …), so report HTML can never restyle or hijack the page.
+REPORT_ID = re.compile(r"^(?:p-[0-9a-f]{10}|fn:[\w-]{1,40}|fnref\d*:[\w-]{1,40})$")
+REPORT_CLASSES = frozenset({"passage", "footnote", "footnote-ref", "footnote-backref"})
+
+
+def _attribute(tag: str, name: str, value: str) -> str | None:
+    if name == "id":
+        return value if REPORT_ID.match(value) else None
+    if name == "class":
+        kept = [c for c in value.split() if c in REPORT_CLASSES]
+        return " ".join(kept) or None
+    return value
+
+
 def sanitise(html: str) -> str:
-    """Return report HTML with scripts, handlers and unknown tags removed."""
+    """Return report HTML with scripts, handlers, unknown tags and foreign ids or classes removed."""
     return nh3.clean(html, tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES, url_schemes={"http", "https", "mailto"},
-                     link_rel="noopener noreferrer nofollow")
+                     link_rel="noopener noreferrer nofollow", attribute_filter=_attribute)
 
 
 @bp.app_template_filter("long_date")
