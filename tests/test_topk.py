@@ -1,4 +1,4 @@
-"""The bounded top-k scorer gives exactly the plain NumPy scorer's results, and bounds its cache."""
+"""The cached-list scorer gives exactly the plain NumPy scorer's results, and bounds its cache."""
 
 from __future__ import annotations
 
@@ -36,13 +36,11 @@ def index(tmp_path_factory: pytest.TempPathFactory):
     return IndexHolder(content.parent / "index").get()
 
 
-@pytest.mark.parametrize("dense_below", [0, 10**9])
-def test_same_documents_scores_order_and_terms_as_the_plain_scorer(index, monkeypatch, dense_below: int) -> None:
-    monkeypatch.setattr(topk, "DENSE_BELOW", dense_below)  # 0: always the bounded search
+def test_same_documents_scores_order_and_terms_as_the_plain_scorer(index) -> None:
     plain = BM25F(index.searcher, SEARCH_FIELDS, k1=BM25_K1, b=BM25_B)
-    bounded = topk.BoundedBM25F(index.searcher, SEARCH_FIELDS, k1=BM25_K1, b=BM25_B)
+    cached = topk.CachedBM25F(index.searcher, SEARCH_FIELDS, k1=BM25_K1, b=BM25_B)
     rng = random.Random(7)
-    for _ in range(120):
+    for _ in range(150):
         terms = rng.sample(WORDS, rng.randint(1, 8)) + (["nosuchword"] if rng.random() < 0.1 else [])
         boosts = {t: rng.choice([1.0, 0.5, 0.25]) for t in terms}
         allowed = None
@@ -50,29 +48,23 @@ def test_same_documents_scores_order_and_terms_as_the_plain_scorer(index, monkey
             allowed = np.zeros(plain.size, dtype=bool)
             allowed[rng.sample(range(plain.size), plain.size // 4)] = True
         for limit in (1, 3, 20, 1000):
-            assert bounded.top(boosts, limit, allowed) == plain.top(boosts, limit, allowed), (boosts, limit)
+            assert cached.top(boosts, limit, allowed) == plain.top(boosts, limit, allowed), (boosts, limit)
 
 
-def test_common_terms_are_looked_up_not_scored_whole(index, monkeypatch) -> None:
-    """With a rare term in the question, the common terms' lists are read only for candidates."""
-    monkeypatch.setattr(topk, "DENSE_BELOW", 0)
-    bounded = topk.BoundedBM25F(index.searcher, SEARCH_FIELDS, k1=BM25_K1, b=BM25_B)
-    scored: list[int] = []
-
-    class Spy(topk.BoundedBM25F):
-        def _bounded(self, entries, limit, allowed):  # type: ignore[no-untyped-def]
-            out = super()._bounded(entries, limit, allowed)
-            scored.append(out.size)
-            return out
-
-    spy = Spy(index.searcher, SEARCH_FIELDS, k1=BM25_K1, b=BM25_B)
-    boosts = {"glacier": 1.0, "canyon": 1.0, "report": 1.0, "child": 1.0, "family": 1.0}
-    assert spy.top(boosts, 3, None) == bounded.top(boosts, 3, None)
-    assert scored and scored[0] < spy.size // 4, scored  # far fewer candidates than documents
+def test_postings_decoded_by_block_equal_whooshs_one_by_one(index) -> None:
+    plain = BM25F(index.searcher, SEARCH_FIELDS, k1=BM25_K1, b=BM25_B)
+    for field in SEARCH_FIELDS:
+        for word in WORDS:
+            reader_ids, reader_tf = plain.postings(field, word)
+            parts = [topk.decode(r.postings(field, word)) for r, _ in plain._leaves if (field, word) in r]
+            offsets = [o for r, o in plain._leaves if (field, word) in r]
+            ids = np.concatenate([p[0] + o for p, o in zip(parts, offsets)]) if parts else np.zeros(0)
+            tf = np.concatenate([p[1] for p in parts]) if parts else np.zeros(0)
+            assert np.array_equal(ids, reader_ids) and np.array_equal(tf, reader_tf)
 
 
 def test_list_cache_stays_within_its_budget(index, monkeypatch) -> None:
-    bounded = topk.BoundedBM25F(index.searcher, SEARCH_FIELDS, k1=BM25_K1, b=BM25_B)
+    bounded = topk.CachedBM25F(index.searcher, SEARCH_FIELDS, k1=BM25_K1, b=BM25_B)
     monkeypatch.setattr(bounded.lists, "max_bytes", 3_000)
     before = bounded.top({w: 1.0 for w in WORDS[:12]}, 5)
     for n, word in enumerate(WORDS * 2):
@@ -83,6 +75,6 @@ def test_list_cache_stays_within_its_budget(index, monkeypatch) -> None:
 
 def test_lengths_read_by_column_equal_whooshs_per_document_lengths(index) -> None:
     plain = BM25F(index.searcher, SEARCH_FIELDS, k1=BM25_K1, b=BM25_B)
-    bounded = topk.BoundedBM25F(index.searcher, SEARCH_FIELDS, k1=BM25_K1, b=BM25_B)
+    bounded = topk.CachedBM25F(index.searcher, SEARCH_FIELDS, k1=BM25_K1, b=BM25_B)
     for field in SEARCH_FIELDS:
         assert np.array_equal(bounded.lengths(field), plain.lengths(field))

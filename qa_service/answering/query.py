@@ -112,7 +112,7 @@ def report_names(index: OpenIndex, question: str) -> set[str]:
     """Return the question's terms that name a report ("Ages of concern"), not what is asked."""
     sequence = analyze(question)
     named: set[str] = set()
-    for phrase in index.title_phrases:
+    for phrase in index.title_phrases_within(sequence):
         if _contains(sequence, list(phrase)):
             named.update(phrase)
     return named

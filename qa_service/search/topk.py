@@ -1,21 +1,24 @@
-"""Exact top-k BM25F that does not score every posting of common terms (MaxScore-style).
+"""BM25F over precomputed posting lists: the plain scorer's results, without its cold-term cost.
 
-`BoundedBM25F` gives the same documents, scores (to the last bit), order and matched terms as
-`scoring.BM25F.top`, faster on large indexes:
+`CachedBM25F` gives the same documents, scores (to the last bit), order and matched terms as
+`scoring.BM25F.top`. At 510,000 passages the profile showed the plain scorer fast once a term's
+postings are cached (p50 8 ms, p99 20 ms for the search) and slow when they are not: Whoosh's
+matcher read a common term's 50,000+ postings one Python call at a time (p99 340 ms, and
+7 s for the first question of a version, computing every document's length the same way). So:
 
-- **Postings decoded by block.** Whoosh's posting blocks are decoded whole (its own block
-  reader, one NumPy conversion per block of up to 128 postings) instead of one Python call per
-  posting, which was most of the cost of a term not yet cached.
+- **Postings decoded by block.** Whoosh's block reader unpickles each block of up to 128
+  postings; the ids (stored as gaps) are summed with NumPy instead of a Python generator.
 - **The query-independent part precomputed.** Each cached (field, term) list holds its document
-  numbers (int32) and the numerator and denominator of BM25's term-frequency part (float32), so a
-  query multiplies by boost × IDF only: no lengths gathered, no normalisation recomputed.
-- **Bounded search.** Lists are taken in order of the most a posting can add (boost × IDF ×
-  the list's largest term-frequency part). Once the k-th best score so far beats everything the
-  remaining lists could still add, no document they alone hold can enter the top k: the remaining
-  (common) lists are only looked up for the candidates already found (binary search), and
-  candidates that can no longer reach the k-th score are dropped as the bound shrinks. The
-  survivors are then scored again in the original term order, so every score is summed exactly
-  as the plain scorer sums it, and ties go to the earlier document as before.
+  numbers (int32) and the numerator and denominator of BM25's term-frequency part (float32, the
+  plain scorer's own arithmetic), so a query multiplies by boost × IDF only.
+- **A larger cache.** 12 bytes a posting; 160 MB per worker holds the common terms of a
+  510,000-passage index.
+- **Lengths read a column at a time** from Whoosh's per-segment length bytes.
+
+Tried and not kept: MaxScore-style pruning (read the rare terms' lists, then look the common
+ones up only for candidates that can still reach the k-th score). Exact, but in NumPy the
+bookkeeping (finding the documents seen so far) cost more than scoring whole cached lists:
+search p50 18 ms against 8 ms.
 """
 
 from __future__ import annotations
@@ -32,11 +35,10 @@ from qa_service.search.cache import BoundedCache
 from qa_service.search.scoring import BM25F, Scored
 
 # Precomputed posting lists per worker and index version: 12 bytes a posting, so 160 MB holds
-# about 13 million postings, the common terms of a 500,000-passage index and then some.
+# about 13 million postings: the common terms of a 500,000-passage index and then some.
 LIST_CACHE_BYTES = 160 * 1024 * 1024
 LIST_CACHE_ENTRIES = 50_000
-DENSE_BELOW = 40_000   # total postings under which plain vector scoring of everything is cheaper
-SAFETY = 1e-6          # relative slack on every bound (float32 rounding is ~6e-8 an operation)
+IDF_CACHE_ENTRIES = 100_000   # (field, term) → IDF; Whoosh's doc_frequency walks every segment
 
 
 @dataclass(frozen=True)
@@ -46,7 +48,6 @@ class PostingList:
     ids: np.ndarray    # int32, sorted
     num: np.ndarray    # float32: tf × (k1 + 1)
     den: np.ndarray    # float32: tf + k1 × (1 − b + b × length / average length)
-    peak: float        # the largest num / den in the list
 
     @property
     def nbytes(self) -> int:
@@ -56,7 +57,7 @@ class PostingList:
 
 # Whoosh stores a field's length in one byte per document; this maps the byte back (0 → 0).
 _BYTE_LENGTHS = np.array([byte_to_length(n) if n else 0 for n in range(256)], dtype=np.float32)
-EMPTY = PostingList(np.zeros(0, np.int32), np.zeros(0, np.float32), np.zeros(0, np.float32), 0.0)
+EMPTY = PostingList(np.zeros(0, np.int32), np.zeros(0, np.float32), np.zeros(0, np.float32))
 
 
 def _list_bytes(key: tuple[str, str], value: PostingList) -> int:
@@ -96,21 +97,30 @@ def decode(matcher) -> tuple[np.ndarray, np.ndarray]:  # type: ignore[no-untyped
 
 @dataclass
 class _Entry:
-    order: int          # position in the plain scorer's order (terms as given, then fields)
     term: str
     field: str
     plist: PostingList
     weight: float       # boost × IDF
-    bound: float        # the most one posting of this list can add
 
 
-class BoundedBM25F(BM25F):
-    """BM25F.top with the same answers, that skips most postings of common terms."""
+class CachedBM25F(BM25F):
+    """BM25F.top with the same answers, over precomputed posting lists in a larger bounded cache."""
 
     def __init__(self, searcher, fields: Iterable[str], k1: float = 1.2, b: float = 0.75) -> None:  # type: ignore[no-untyped-def]
         super().__init__(searcher, fields, k1=k1, b=b)
         self.lists: BoundedCache[tuple[str, str], PostingList] = BoundedCache(
             LIST_CACHE_ENTRIES, LIST_CACHE_BYTES, _list_bytes)
+        self.idfs: BoundedCache[tuple[str, str], float] = BoundedCache(
+            IDF_CACHE_ENTRIES, IDF_CACHE_ENTRIES * 300, lambda key, value: 200 + 4 * len(key[1]))
+
+    def idf(self, field: str, term: str) -> float:
+        """Return Whoosh's inverse document frequency for a term in a field (remembered per version)."""
+        key = (field, term)
+        value = self.idfs.get(key)
+        if value is None:
+            value = super().idf(field, term)
+            self.idfs.put(key, value)
+        return value
 
     def lengths(self, field: str) -> np.ndarray:
         """Return every document's length in a field, read a column at a time (same values as BM25F's)."""
@@ -160,7 +170,7 @@ class BoundedBM25F(BM25F):
                 # Exactly the plain scorer's float32 arithmetic, done once instead of per query.
                 norm = self.k1 * ((1 - self.b) + self.b * self.lengths(field)[ids] / self._average[field])
                 num, den = tf * (self.k1 + 1), tf + norm
-                plist = PostingList(ids.astype(np.int32), num, den, float(np.max(num / den)))
+                plist = PostingList(ids.astype(np.int32), num, den)
         self.lists.put(key, plist)
         return plist
 
@@ -170,9 +180,7 @@ class BoundedBM25F(BM25F):
             for field in self.fields:
                 plist = self.posting_list(field, term)
                 if plist.ids.size:
-                    weight = boost * self.idf(field, term)
-                    entries.append(_Entry(len(entries), term, field, plist, weight,
-                                          weight * plist.peak * (1 + SAFETY) + 1e-12))
+                    entries.append(_Entry(term, field, plist, boost * self.idf(field, term)))
         return entries
 
     def top(self, boosts: dict[str, float], limit: int, allowed: np.ndarray | None = None) -> list[Scored]:
@@ -180,84 +188,27 @@ class BoundedBM25F(BM25F):
         entries = self._entries(boosts)
         if not entries or limit <= 0:
             return []
-        if sum(e.plist.ids.size for e in entries) < DENSE_BELOW:
-            candidates = self._dense(entries, allowed)
-        else:
-            candidates = self._bounded(entries, limit, allowed)
-        return self._finish(entries, candidates, limit)
-
-    def _dense(self, entries: list[_Entry], allowed: np.ndarray | None) -> np.ndarray:
-        touched = np.unique(np.concatenate([e.plist.ids for e in entries]))
-        return touched if allowed is None else touched[allowed[touched]]
-
-    def _bounded(self, entries: list[_Entry], limit: int, allowed: np.ndarray | None) -> np.ndarray:
-        """Return a set of documents that holds every one of the top `limit` (and their ties)."""
-        ranked = sorted(entries, key=lambda e: -e.bound)
-        left = sum(e.bound for e in ranked)   # the most the lists not yet read can add
         scores = np.zeros(self.size, dtype=np.float64)
-        read: list[np.ndarray] = []
-        i = 0
-        # Phase 1: read whole lists, best bound first, until no unseen document can make the top k.
-        while i < len(ranked):
-            e = ranked[i]
+        for e in entries:  # the plain scorer's order and arithmetic, so every sum is the same
             p = e.plist
             scores[p.ids] += e.weight * p.num / p.den
-            read.append(p.ids)
-            left -= e.bound
-            i += 1
-            # The k-th score so far is at most what the lists read can add: check only when that
-            # could beat what the rest can add, and while the documents seen are few.
-            if i < len(ranked) and (sum(r.bound for r in ranked[:i]) > left
-                                    and sum(r.size for r in read) <= self.size // 8):
-                pool = np.unique(np.concatenate(read))
-                if allowed is not None:
-                    pool = pool[allowed[pool]]
-                if pool.size >= limit:
-                    kth = np.partition(scores[pool], pool.size - limit)[pool.size - limit]
-                    if kth > left * (1 + SAFETY) + 1e-12:
-                        break
-        if i == len(ranked):  # every list read in full: the plain scorer's candidates
-            candidates = np.flatnonzero(scores if allowed is None else np.where(allowed, scores, 0.0))
-        else:
-            candidates = np.unique(np.concatenate(read))
-            if allowed is not None:
-                candidates = candidates[allowed[candidates]]
-        # Phase 2: the remaining lists only for candidates still able to reach the k-th score.
-        while i < len(ranked) and candidates.size:
-            if candidates.size > limit:
-                kth = np.partition(scores[candidates], candidates.size - limit)[candidates.size - limit]
-                candidates = candidates[scores[candidates] + left * (1 + SAFETY) + 1e-12 >= kth * (1 - SAFETY)]
-            e = ranked[i]
-            p = e.plist
-            pos = np.minimum(np.searchsorted(p.ids, candidates), p.ids.size - 1)
-            hit = p.ids[pos] == candidates
-            at = pos[hit]
-            scores[candidates[hit]] += e.weight * p.num[at] / p.den[at]
-            left -= e.bound
-            i += 1
+        if allowed is not None:
+            scores[~allowed] = 0.0
+        candidates = np.flatnonzero(scores)
+        if not candidates.size:
+            return []
         if candidates.size > limit:
-            kth = np.partition(scores[candidates], candidates.size - limit)[candidates.size - limit]
-            candidates = candidates[scores[candidates] >= kth * (1 - SAFETY) - 1e-12]
-        return candidates
-
-    def _finish(self, entries: list[_Entry], candidates: np.ndarray, limit: int) -> list[Scored]:
-        """Score candidates exactly as the plain scorer does (same order of sums); keep the best."""
-        candidates = np.sort(candidates.astype(np.int64))
-        exact = np.zeros(candidates.size, dtype=np.float64)
-        found: list[np.ndarray] = []
-        for e in entries:  # the plain scorer's order: every term's fields, term by term
-            p = e.plist
-            pos = np.minimum(np.searchsorted(p.ids, candidates), p.ids.size - 1)
-            hit = p.ids[pos] == candidates
-            at = pos[hit]
-            exact[hit] += e.weight * p.num[at] / p.den[at]
-            found.append(hit)
-        keep = exact > 0
-        order = np.flatnonzero(keep)
-        order = order[np.argsort(-exact[order], kind="stable")][:limit]  # candidates are sorted by docnum
+            # Keep everything that ties with the limit-th best score, then order stably.
+            cut = np.partition(scores[candidates], candidates.size - limit)[candidates.size - limit]
+            candidates = candidates[scores[candidates] >= cut]
+        order = candidates[np.argsort(-scores[candidates], kind="stable")][:limit]
         out = []
-        for j in order:
-            matched = {e.term for e, hit in zip(entries, found) if hit[j]}
-            in_main = {e.term for e, hit in zip(entries, found) if hit[j] and e.field == self.fields[0]}
-            out.append(Scored(int(candidates[j]), float(exact[j]), frozenset(matched), frozenset(in_main)))
+        hits = []
+        for e in entries:
+            pos = np.minimum(np.searchsorted(e.plist.ids, order), e.plist.ids.size - 1)
+            hits.append(e.plist.ids[pos] == order)
+        for j, doc in enumerate(order):
+            matched = frozenset(e.term for e, hit in zip(entries, hits) if hit[j])
+            in_main = frozenset(e.term for e, hit in zip(entries, hits) if hit[j] and e.field == self.fields[0])
+            out.append(Scored(int(doc), float(scores[doc]), matched, in_main))
         return out
