@@ -51,3 +51,9 @@ def test_bundled_pre_birth_finding_is_a_complete_statement(bundled) -> None:
 def test_a_listing_never_outranks_the_report(bundled) -> None:
     first = ask(bundled, "What about teenagers?").findings[0]
     assert first.citation.report_id == "ages-of-concern"
+
+
+def test_a_word_in_no_report_is_matched_through_its_synonym(bundled) -> None:
+    # "dads" appears nowhere; its thesaurus synonym "fathers" stands in for it fully.
+    answer = ask(bundled, "What did reviews say about dads?")
+    assert answer.findings[0].text == "the role of the fathers had been marginalised"

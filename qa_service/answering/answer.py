@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, field, replace
 
 from qa_service.answering import thesaurus
 from qa_service.answering.cues import expected_answer, satisfies
-from qa_service.answering.query import PreparedQuery, prepare_query
+from qa_service.answering.query import PreparedQuery, prepare_query, synonym_weight
 from qa_service.answering.ranking import RANKING, Ranking
 from qa_service.answering.sentences import units
 from qa_service.answering.statements import asks_for_several, complete
@@ -254,8 +254,8 @@ def ask(index: OpenIndex, question: str, limit: int = 5, history: list[str] | No
     # Synonyms help pick the clause too, at the weight they were searched with.
     # Words naming the report are left out: every sentence of that report is about them.
     asked = {t: w for t, w in query.weights.items() if t not in query.named} or query.weights
-    unit_weights = {t: asked[src] * ranking.expansion_weight for src, syn in query.aliases.items()
-                    if src in asked for t in syn} | asked
+    unit_weights = {t: asked[src] * synonym_weight(index, src, syn, ranking)
+                    for src, syn in query.aliases.items() if src in asked for t in syn} | asked
     findings: list[Finding] = []
     seen: set[str] = set()
     repeated = False

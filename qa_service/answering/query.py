@@ -118,6 +118,18 @@ def report_names(index: OpenIndex, question: str) -> set[str]:
     return named
 
 
+def synonym_weight(index: OpenIndex, source: str, synonyms: set[str], ranking: Ranking) -> float:
+    """Return the weight of a word's synonym terms, relative to the word's own.
+
+    A synonym weighs below the question's own word, unless that word is in no report at all
+    ("dads"): then the synonyms ("fathers") are the only way to match it and share its full
+    weight between their terms, so a three-word expansion does not outweigh the rest of the question.
+    """
+    if index.known(source) or not synonyms:
+        return ranking.expansion_weight
+    return max(ranking.expansion_weight, 1.0 / len(synonyms))
+
+
 def prepare_query(index: OpenIndex, question: str, history: list[str] | None = None,
                   groups: tuple[tuple[Entry, ...], ...] = (), ranking: Ranking = RANKING) -> PreparedQuery:
     """Turn a question (and the conversation so far) into weighted search terms."""
@@ -137,8 +149,9 @@ def prepare_query(index: OpenIndex, question: str, history: list[str] | None = N
     if own:
         boosts |= {t: ranking.history_weight for t in context if t not in boosts}
     aliases, shown = expand(text, own, groups) if own else ({}, [])
-    for synonyms in aliases.values():
-        boosts |= {t: ranking.expansion_weight for t in synonyms if t not in boosts}
+    for source, synonyms in aliases.items():
+        weight = synonym_weight(index, source, synonyms, ranking)
+        boosts |= {t: weight for t in synonyms if t not in boosts}
     weights = {t: index.weight(t) for t in judged}
     named_judged = frozenset(named) & weights.keys() if ranking.report_names == "context" else frozenset()
     return PreparedQuery(own, weights, boosts, aliases, shown, corrected, named_judged)
