@@ -42,8 +42,10 @@ import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from load import du_mb, free_port, peak_rss_mb, run_load, worker_pids  # noqa: E402
-from squad import DEFAULT_DATA, DEFAULT_OUT, machine, markdown_paragraph, revision  # noqa: E402
+from load import du_mb, free_port, peak_rss_mb, run_load, worker_pids
+from squad import DEFAULT_DATA, DEFAULT_OUT, machine, markdown_paragraph, revision
+
+from qa_service.search.format import SCHEMA_VERSION
 
 CLI = Path(sys.executable).parent / "qa-service"
 PUBLISHER = "Generated from SQuAD v1.1 dev sentences (CC BY-SA 4.0)"
@@ -99,8 +101,8 @@ def article_sentences(articles: list[dict]) -> list[tuple[str, list[str]]]:
 def report_text(n: int, title: str, sentences: list[str], rng: random.Random, slug: str) -> str:
     """Return one report of 300 passages in ten sections, each passage 1-4 sentences of its article."""
     per_section = PASSAGES_PER_REPORT // SECTIONS
-    parts = [f"---\ntitle: {json.dumps(f'{title}: review {n + 1}')}\npublisher: {json.dumps(PUBLISHER)}\n"
-             f"id: {slug}\n---\n"]
+    parts = [(f"---\ntitle: {json.dumps(f'{title}: review {n + 1}')}\npublisher: {json.dumps(PUBLISHER)}\n"
+              f"id: {slug}\n---\n")]
     for s in range(SECTIONS):
         words = rng.choice(sentences).split()[:4]
         parts.append(f"\n## {SECTION_WORDS[s]}: {markdown_paragraph(' '.join(words))}\n")
@@ -114,6 +116,8 @@ def write_corpus(articles: list[dict], content_dir: Path, reports: int) -> None:
     stamp = content_dir / ".scale-corpus"
     want = json.dumps({"reports": reports, "seed": SEED, "passages": PASSAGES_PER_REPORT, "format": 1})
     if stamp.is_file() and stamp.read_text() == want:
+        for stray in content_dir.glob("new-*.md"):  # left by an interrupted incremental step
+            stray.unlink()
         return
     shutil.rmtree(content_dir, ignore_errors=True)
     content_dir.mkdir(parents=True)
@@ -143,6 +147,12 @@ def build(content_dir: Path, index_dir: Path) -> dict:
             # ru_maxrss of children is the largest finished child's; an earlier larger one hides it.
             "build_rss_mb": peak / 1024 if peak > before else float("nan"),
             "index_mb": du_mb(live_version(index_dir)), "summary": line}
+
+
+def same_schema(index_dir: Path) -> bool:
+    """Return True if the live version was built with this code's schema (else a build is full)."""
+    manifest = json.loads((live_version(index_dir) / "manifest.json").read_text(encoding="utf-8"))
+    return manifest.get("schema") == SCHEMA_VERSION
 
 
 def live_version(index_dir: Path) -> Path:
@@ -187,7 +197,7 @@ def wrk_phase(base: str, questions_file: Path, concurrency: int, seconds: int) -
     try:
         out = subprocess.run(["wrk", f"-t{min(2, concurrency)}", f"-c{concurrency}", f"-d{seconds}s",
                               "--timeout", "10s", "-s", fh.name, base],
-                             capture_output=True, text=True, timeout=seconds + 60,
+                             capture_output=True, text=True, timeout=seconds + 60, check=False,
                              env={**os.environ, "SCALE_QUESTIONS": str(questions_file)}).stdout
     finally:
         os.unlink(fh.name)
@@ -238,14 +248,17 @@ def incremental(articles: list[dict], base: str, content_dir: Path, index_dir: P
     slug = f"new-{int(time.time())}"
     title, sentences = pool[rng.randrange(len(pool))]
     path = content_dir / f"{slug}.md"
-    path.write_text(report_text(9999, title, sentences, rng, slug), encoding="utf-8")
-    question = rng.choice(sentences)
+    text = report_text(9999, title, sentences, rng, slug)
+    path.write_text(text, encoding="utf-8")
+    # A question the new report answers word for word: its first passage's first sentence.
+    first = text.split("\n## ", 1)[1].split("\n\n", 1)[1].split("\n", 1)[0]
+    question = _SENTENCE.split(first.replace("\\", ""))[0]
     answer_at: list[float] = []
     started = time.perf_counter()
 
     def poll() -> None:
         while time.perf_counter() - started < INCREMENTAL_DEADLINE_S and not answer_at:
-            status, body, _ = call(base, "/api/ask", {"question": question, "reports": [slug]})
+            status, body, _ = call(base, "/api/ask", {"question": question, "reports": [slug]}, method="POST")
             if status == 200 and any(f["citation"]["report_id"] == slug for f in body.get("findings", [])):
                 answer_at.append(time.perf_counter() - started)
                 return
@@ -254,12 +267,14 @@ def incremental(articles: list[dict], base: str, content_dir: Path, index_dir: P
     poller = threading.Thread(target=poll)
     poller.start()
     try:
-        accepted, answered_s, job = run_job(base)
+        _, answered_s, job = run_job(base)
         poller.join(timeout=INCREMENTAL_DEADLINE_S)
         written = new_bytes(live_version(index_dir))
     finally:
         path.unlink()
     _, _, cleanup = run_job(base)  # back to the corpus as generated
+    print(f"  new report: answered after {answer_at[0] if answer_at else float('nan'):.1f} s; job {job['state']}: "
+          f"{(job.get('summary') or {}).get('summary') or job.get('error')}", flush=True)
     return {"answered_s": answer_at[0] if answer_at else float("nan"), "job_state": job["state"],
             "job_post_ms": answered_s * 1000, "job_summary": (job.get("summary") or {}).get("summary"),
             "job_error": job.get("error"), "new_mb": written / 1e6, "cleanup_state": cleanup["state"]}
@@ -284,14 +299,54 @@ def serve_and_measure(articles: list[dict], questions: list[str], content_dir: P
         phase = wrk_phase if shutil.which("wrk") else python_phase
         arg = questions_file if phase is wrk_phase else questions
         c1 = phase(base, arg, 1, seconds)  # type: ignore[arg-type]
+        print(f"  c1: {json.dumps(c1)}", flush=True)
         c8 = phase(base, arg, 8, seconds)  # type: ignore[arg-type]
+        print(f"  c8: {json.dumps(c8)}", flush=True)
         rss = [peak_rss_mb(p) for p in worker_pids(server.pid)]
+        print(f"  worker peak RSS MB: {rss}", flush=True)
         inc = incremental(articles, base, content_dir, index_dir)
     finally:
         server.terminate()
         server.wait(timeout=30)
     return {"cold_s": cold, "c1": c1, "c8": c8, "rss": rss, "load_tool": "wrk" if phase is wrk_phase else "python",
             **inc}
+
+
+def replicas(questions: list[str], content_dir: Path, index_dir: Path, seconds: int, out: Path) -> dict:
+    """Two servers (one worker each) on one index folder, loaded at once: req/s each, memory, same version."""
+    questions_file = out / "scale-questions.txt"
+    questions_file.write_text("\n".join(json.dumps(q) for q in questions) + "\n", encoding="utf-8")
+    ports = [free_port(), free_port()]
+    servers = [subprocess.Popen([str(CLI), "serve", "--workers", "1", "--port", str(port), "--index", str(index_dir),
+                                 "--content", str(content_dir)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+               for port in ports]
+    bases = [f"http://127.0.0.1:{port}" for port in ports]
+    try:
+        for base in bases:
+            wait_healthy(base)
+            run_load(base, questions[:100], 1)
+        versions = {call(base, "/api/health")[1]["index_version"] for base in bases}
+        results: list[dict] = [{}, {}]
+
+        def drive(n: int) -> None:
+            results[n] = wrk_phase(bases[n], questions_file, 4, seconds)
+
+        threads = [threading.Thread(target=drive, args=(n,)) for n in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        rss = [max((peak_rss_mb(p) for p in worker_pids(server.pid)), default=float("nan")) for server in servers]
+    finally:
+        for server in servers:
+            server.terminate()
+            server.wait(timeout=30)
+    row = {"rps": [r["rps"] for r in results], "p50": [r["p50"] for r in results], "p99": [r["p99"] for r in results],
+           "errors": sum(r["errors"] for r in results), "rss": rss, "same_version": len(versions) == 1}
+    print(f"  two servers x 1 worker, one index folder, c=4 each: {sum(row['rps']):.1f} req/s together "
+          f"({', '.join(f'{x:.1f}' for x in row['rps'])}), p50 {row['p50']}, p99 {row['p99']}, errors {row['errors']}, "
+          f"worker RSS MB {[round(x) for x in rss]}, same version: {row['same_version']}", flush=True)
+    return row
 
 
 # ----------------------------------------------------------------------------------------- table
@@ -335,6 +390,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seconds", type=int, default=30, help="seconds of load per phase")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     parser.add_argument("--skip-build", action="store_true", help="serve the index already built for a size")
+    parser.add_argument("--replicas", action="store_true",
+                        help="also run two servers of one worker on the largest index at once")
     args = parser.parse_args(argv)
     articles = json.loads(args.path.read_text(encoding="utf-8"))["data"]
     questions = [qa["question"] for a in articles for p in a["paragraphs"] for qa in p["qas"]]
@@ -346,7 +403,7 @@ def main(argv: list[str] | None = None) -> None:
     for reports in (int(n) for n in args.reports.split(",")):
         content, index = args.out / f"scale-content-{reports}", args.out / f"scale-index-{reports}"
         write_corpus(articles, content, reports)
-        if args.skip_build and (index / "CURRENT").is_file():
+        if args.skip_build and (index / "CURRENT").is_file() and same_schema(index):
             built = {"passages": reports * PASSAGES_PER_REPORT, "build_s": float("nan"), "build_rate": float("nan"),
                      "build_rss_mb": float("nan"), "index_mb": du_mb(live_version(index)), "summary": "(reused)"}
         else:
@@ -357,6 +414,10 @@ def main(argv: list[str] | None = None) -> None:
         rows.append(row)
         print_rows([row])
         print(f"load average {os.getloadavg()[0]:.2f}", flush=True)
+    if args.replicas:
+        reports = rows[-1]["reports"]
+        rows[-1]["replicas"] = replicas(questions, args.out / f"scale-content-{reports}",
+                                        args.out / f"scale-index-{reports}", args.seconds, args.out)
     print()
     print_rows(rows)
     print(f"\nGoals (issue 16) at {rows[-1]['passages']:,} passages:")
