@@ -144,7 +144,7 @@ def format_answer(answer: Answer) -> str:
 @click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True, help="Port to listen on.")
 @click.option("--workers", type=click.IntRange(1, 64), default=None, help="Worker processes [default: one per core].")
 @click.option("--timeout", type=click.IntRange(5, 3600), default=30, show_default=True,
-              help="Seconds a request may take before its worker is restarted (admin reindex jobs run apart and are not limited).")
+              help="Seconds a request may take before its worker is restarted (reindex jobs run apart).")
 @click.option("--read-timeout", type=click.IntRange(1, 300), default=lambda: int(setting_default("READ_TIMEOUT")),
               show_default="5 or $QA_READ_TIMEOUT", help="Seconds a client has for its headers, and again for its body.")
 @click.option("--max-requests", type=click.IntRange(0, None), default=lambda: int(setting_default("MAX_REQUESTS")),

@@ -106,7 +106,8 @@ class _Entry:
 class CachedBM25F(BM25F):
     """BM25F.top with the same answers, over precomputed posting lists in a larger bounded cache."""
 
-    def __init__(self, searcher, fields: Iterable[str], k1: float = 1.2, b: float = 0.75) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, searcher, fields: Iterable[str],  # type: ignore[no-untyped-def]
+                 k1: float = 1.2, b: float = 0.75) -> None:
         super().__init__(searcher, fields, k1=k1, b=b)
         self.lists: BoundedCache[tuple[str, str], PostingList] = BoundedCache(
             LIST_CACHE_ENTRIES, LIST_CACHE_BYTES, _list_bytes)
