@@ -88,7 +88,13 @@ class QuestionError(ValueError):
     """A question that cannot be asked (empty, or only whitespace)."""
 
 
-@bounded_cache(entries=1024, max_bytes=8 * 1024 * 1024)  # a few huge passages cannot blow past it
+def _units_size(key: tuple, value: tuple[tuple[str, frozenset[str]], ...]) -> int:
+    # Each piece's text (about 2 bytes a character) plus ~100 bytes a term for its frozenset slot.
+    return sum(2 * len(piece) + 100 * len(terms) + 120 for piece, terms in value) + 2 * len(str(key[0]))
+
+
+# A few thousand passages cover a worker's working set; a few huge passages cannot blow past it.
+@bounded_cache(entries=4096, max_bytes=16 * 1024 * 1024, size=_units_size)
 def unit_terms(passage: str, whole: bool = False) -> tuple[tuple[str, frozenset[str]], ...]:
     """Return a passage's sentences and clauses (or the passage itself) with their index terms."""
     pieces = [passage.strip()] if whole else units(passage)

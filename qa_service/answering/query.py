@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 import time
 from dataclasses import dataclass, field
 
@@ -79,10 +80,15 @@ def _acronym_forms(entry: Entry, question: str) -> list[str]:
     return re.findall(rf"(?<![\w-]){re.escape(entry.text)}(?:s?['’]s?|s)?(?![\w-])", question)
 
 
+@lru_cache(maxsize=8192)  # thesaurus entries: a fixed, small set of texts
+def _entry_terms(text: str) -> tuple[str, ...]:
+    return tuple(analyze(text))
+
+
 def _matches(entry: Entry, question: str, sequence: list[str]) -> bool:
     if entry.acronym:
         return bool(_acronym_forms(entry, question))
-    return _contains(sequence, analyze(entry.text))
+    return _contains(sequence, list(_entry_terms(entry.text)))
 
 
 def expand(question: str, own: list[str], groups: tuple[tuple[Entry, ...], ...]) -> tuple[dict[str, set[str]], list[str]]:
@@ -94,12 +100,12 @@ def expand(question: str, own: list[str], groups: tuple[tuple[Entry, ...], ...])
         matched = [e for e in group if _matches(e, question, sequence)]
         if not matched:
             continue
-        sources = {t for e in matched for t in analyze(e.text)}
+        sources = {t for e in matched for t in _entry_terms(e.text)}
         # The stemmer keeps some plurals apart ("CSPRs" → "csprs"): the question's own form
         # is the term the synonyms stand in for.
         sources |= {t for e in matched if e.acronym for form in _acronym_forms(e, question) for t in analyze(form)}
         for other in group:
-            extra = [t for t in analyze(other.text) if t not in own]
+            extra = [t for t in _entry_terms(other.text) if t not in own]
             if other in matched or not extra:
                 continue
             shown.append(other.text)

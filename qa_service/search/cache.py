@@ -82,10 +82,15 @@ class BoundedCache(Generic[K, V]):
             self.nbytes = 0
 
 
-def bounded_cache(entries: int, max_bytes: int) -> Callable[[Callable[..., V]], Callable[..., V]]:
-    """Decorate a function of hashable positional arguments with a BoundedCache of its results."""
+def bounded_cache(entries: int, max_bytes: int, size: Callable[[tuple, V], int] | None = None,
+                  ) -> Callable[[Callable[..., V]], Callable[..., V]]:
+    """Decorate a function of hashable positional arguments with a BoundedCache of its results.
+
+    `size` estimates an entry's bytes cheaply where the generic walk would cost more than the
+    work the cache saves.
+    """
     def decorate(function: Callable[..., V]) -> Callable[..., V]:
-        cache: BoundedCache[tuple, V] = BoundedCache(entries, max_bytes)
+        cache: BoundedCache[tuple, V] = BoundedCache(entries, max_bytes, size)
         missing = object()
 
         @wraps(function)
