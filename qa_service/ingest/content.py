@@ -269,7 +269,10 @@ def parse_report(path: Path, report_id: str | None = None) -> Report:
     named = f"{publisher_short} ({publisher})" if publisher_short else publisher
     facts = fact_passages(rid, named, published, subjects)
     ext = _CollectorExtension(lambda md: _Collector(md, rid, len(facts) + 1))
-    html = markdown.Markdown(extensions=["tables", "sane_lists", "attr_list", "footnotes", ext]).convert(body)
+    # attr_list and footnotes cost a third of a build's parsing; a file without their markers
+    # (hand-written reports, most imports' prose) renders the same without them.
+    extras = (["attr_list"] if "{:" in body else []) + (["footnotes"] if "[^" in body else [])
+    html = markdown.Markdown(extensions=["tables", "sane_lists", *extras, ext]).convert(body)
     passages = tuple(facts + ext.collector.passages)
     if len(passages) == len(facts):
         raise ContentError(path, "the report has no text after its front matter")
