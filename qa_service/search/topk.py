@@ -37,8 +37,10 @@ from qa_service.search.scoring import BM25F, Scored
 # Precomputed posting lists per worker and index version: 12 bytes a posting, so 160 MB holds
 # about 13 million postings: the common terms of a 500,000-passage index and then some.
 LIST_CACHE_BYTES = 160 * 1024 * 1024
-LIST_CACHE_ENTRIES = 50_000
-IDF_CACHE_ENTRIES = 100_000   # (field, term) → IDF; Whoosh's doc_frequency walks every segment
+# Entry caps keep made-up words (which cost an entry each) from filling memory: 3,000 questions of
+# 64 made-up words grew each worker by about 60 MB with 50,000 lists and 100,000 IDFs kept.
+LIST_CACHE_ENTRIES = 20_000
+IDF_CACHE_ENTRIES = 30_000    # (field, term) → IDF; Whoosh's doc_frequency walks every segment
 
 
 @dataclass(frozen=True)
