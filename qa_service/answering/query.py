@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 import time
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from qa_service.answering.ranking import RANKING, Ranking
 from qa_service.answering.thesaurus import Entry

@@ -12,7 +12,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from functools import wraps
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 import numpy as np
 
@@ -82,7 +82,7 @@ class BoundedCache(Generic[K, V]):
             self.nbytes = 0
 
 
-def bounded_cache(entries: int, max_bytes: int, size: Callable[[tuple, V], int] | None = None,
+def bounded_cache(entries: int, max_bytes: int, size: Callable[[tuple, Any], int] | None = None,
                   ) -> Callable[[Callable[..., V]], Callable[..., V]]:
     """Decorate a function of hashable positional arguments with a BoundedCache of its results.
 

@@ -281,14 +281,15 @@ def issues(exc: ValidationError) -> list[Issue]:
 
 
 @cache
-def _adapter(shape: type) -> TypeAdapter[Any]:
+def _adapter(shape: Any) -> TypeAdapter[Any]:
     # Building an adapter compiles the shape's schema (about 15 ms); do it once per shape.
     return TypeAdapter(shape)
 
 
 def dump(value: Any) -> Any:
     """Return a response dataclass as JSON-ready values, exactly as its schema describes."""
-    return _adapter(type(value)).dump_python(value, mode="json")
+    shape: Any = type(value)  # a class is hashable; typeshed's type[Any] does not say so
+    return _adapter(shape).dump_python(value, mode="json")
 
 
 def _schemas(limits: Limits) -> dict[str, Any]:
