@@ -251,9 +251,8 @@ def ask(index: OpenIndex, question: str, limit: int = 5, history: list[str] | No
         raise QuestionError("the question is empty")
     query, ranked = candidates(index, question, limit + len(shown), history, reports, groups, ranking)
     # A listing of other publications (front matter `kind: listing`) never outranks the reports.
-    listings = {rid for rid, meta in index.reports.items() if getattr(meta, "kind", "report") == "listing"}
-    if listings:
-        ranked = sorted(ranked, key=lambda r: r.hit.passage.report_id in listings)
+    if index.listings:
+        ranked = sorted(ranked, key=lambda r: r.hit.passage.report_id in index.listings)
     if query.terms:
         shown = frozenset()
     cue = expected_answer(question)

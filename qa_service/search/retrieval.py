@@ -89,6 +89,11 @@ class OpenIndex:
         """Return every report's metadata (titles, dates, counts), by id."""
         return read_catalog(self.path)
 
+    @cached_property
+    def listings(self) -> frozenset[str]:
+        """Return the ids of reports marked `kind: listing` (ranked below the reports themselves)."""
+        return frozenset(rid for rid, meta in self.reports.items() if meta.kind == "listing")
+
     def report(self, report_id: str) -> ReportDetail | None:
         """Return one report's metadata, page HTML and passages, or None for an unknown id."""
         if report_id not in self.reports:  # only ids from the catalog ever name a file

@@ -42,6 +42,18 @@ class Scored:
     in_main: frozenset[str]
 
 
+def best_order(scores: np.ndarray, limit: int, allowed: np.ndarray | None = None) -> np.ndarray:
+    """Return the documents with the `limit` best non-zero scores, best first; ties keep document order."""
+    if allowed is not None:
+        scores[~allowed] = 0.0
+    candidates = np.flatnonzero(scores)
+    if candidates.size > limit:
+        # Keep everything that ties with the limit-th best score, then order stably.
+        cut = np.partition(scores[candidates], candidates.size - limit)[candidates.size - limit]
+        candidates = candidates[scores[candidates] >= cut]
+    return candidates[np.argsort(-scores[candidates], kind="stable")][:limit]
+
+
 class BM25F:
     """Score documents of one opened Whoosh searcher for weighted terms over weighted fields.
 
@@ -126,16 +138,9 @@ class BM25F:
                 norm = self.k1 * ((1 - self.b) + self.b * self.lengths(field)[ids] / self._average[field])
                 scores[ids] += boost * self.idf(field, term) * (tf * (self.k1 + 1)) / (tf + norm)
                 hits.append((term, field, ids))
-        if allowed is not None:
-            scores[~allowed] = 0.0
-        candidates = np.flatnonzero(scores)
-        if not candidates.size:
+        order = best_order(scores, limit, allowed)
+        if not order.size:
             return []
-        if candidates.size > limit:
-            # Keep everything that ties with the limit-th best score, then order stably.
-            cut = np.partition(scores[candidates], candidates.size - limit)[candidates.size - limit]
-            candidates = candidates[scores[candidates] >= cut]
-        order = candidates[np.argsort(-scores[candidates], kind="stable")][:limit]
         matched: dict[int, set[str]] = {int(d): set() for d in order}
         in_main: dict[int, set[str]] = {int(d): set() for d in order}
         for term, field, ids in hits:

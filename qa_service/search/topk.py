@@ -32,7 +32,7 @@ from whoosh.matching.wrappers import FilterMatcher
 from whoosh.util.numeric import byte_to_length
 
 from qa_service.search.cache import BoundedCache
-from qa_service.search.scoring import BM25F, Scored
+from qa_service.search.scoring import BM25F, Scored, best_order
 
 # Precomputed posting lists per worker and index version: 12 bytes a posting, so 160 MB holds
 # about 13 million postings: the common terms of a 500,000-passage index and then some.
@@ -195,16 +195,9 @@ class CachedBM25F(BM25F):
         for e in entries:  # the plain scorer's order and arithmetic, so every sum is the same
             p = e.plist
             scores[p.ids] += e.weight * p.num / p.den
-        if allowed is not None:
-            scores[~allowed] = 0.0
-        candidates = np.flatnonzero(scores)
-        if not candidates.size:
+        order = best_order(scores, limit, allowed)
+        if not order.size:
             return []
-        if candidates.size > limit:
-            # Keep everything that ties with the limit-th best score, then order stably.
-            cut = np.partition(scores[candidates], candidates.size - limit)[candidates.size - limit]
-            candidates = candidates[scores[candidates] >= cut]
-        order = candidates[np.argsort(-scores[candidates], kind="stable")][:limit]
         out = []
         hits = []
         for e in entries:
