@@ -122,3 +122,21 @@ def test_fast_terms_equal_the_whoosh_analyzer(text: str) -> None:
     from qa_service.search.analysis import make_analyzer, terms_of
 
     assert terms_of(text) == [t.text for t in make_analyzer()(text)]
+
+
+@pytest.mark.parametrize("text", [
+    "The fathers' and the father's roles: fathers, FATHERS — pre-birth, pre-birth! Ages of concern.",
+    "Beyoncé's D'Olier Street café, naïve résumé; İstanbul and ÉCOLE 1990s e.g. 3.14 ｆａ\u200bther",
+    "", "the of and",
+])
+def test_indexed_postings_equal_the_whoosh_analyzers(text: str) -> None:
+    from whoosh.fields import TEXT
+
+    from qa_service.search.analysis import make_analyzer
+
+    # The index's fast text field must give Whoosh the same terms, frequencies and weights as
+    # a plain TEXT field with the shared analyzer would: the questions are analysed that way.
+    for name, boost in format.FIELD_BOOSTS.items():
+        fast = format.make_schema()[name]
+        plain = TEXT(analyzer=make_analyzer(), phrase=False, field_boost=boost)
+        assert sorted(fast.index(text)) == sorted(plain.index(text))

@@ -181,7 +181,34 @@ PR_SET_PDEATHSIG = 1
 multiprocessing.util.register_after_fork(_die_with_parent, _die_with_parent)
 
 
-def _write_whoosh(staged: Path, plan: BuildPlan, reports: Iterable[Report]) -> list[Report]:
+@dataclass
+class Written:
+    """What the build keeps of each analysed report once its detail file is on disk."""
+
+    catalog: dict[str, ReportMeta]   # report id → its catalog entry
+    files: dict[str, dict]           # relative path → {"sha256", "report_id"}
+    words: set[str]                  # unstemmed words of the analysed reports
+
+
+def _write_details(folder: Path, content_dir: Path, reports: Iterable[Report], written: Written) -> Iterator[Report]:
+    """Write each report's detail and word files as it passes, keeping only its catalog entry."""
+    # Written while Whoosh's writer processes index the previous report, and nothing but the
+    # catalog entry is kept: holding every parsed report until the end took a gigabyte and a
+    # single-core minute after indexing at 510,000 passages (issue 16).
+    for report in reports:
+        rel = str(Path(report.path).relative_to(content_dir))
+        detail = report_detail(report, rel)
+        (folder / f"{report.id}.json").write_text(json.dumps(detail.to_dict(), ensure_ascii=False),
+                                                  encoding="utf-8")
+        own = sorted(report_words(report))
+        (folder / f"{report.id}.words").write_text("\n".join(own), encoding="utf-8")
+        written.catalog[report.id] = detail.meta
+        written.files[rel] = {"sha256": report.sha256, "report_id": report.id}
+        written.words.update(own)
+        yield report
+
+
+def _write_whoosh(staged: Path, plan: BuildPlan, reports: Iterable[Report]) -> None:
     """Write the documents of newly parsed reports, parsing the next while Whoosh indexes the last."""
     if plan.base is None:
         ix = whoosh_index.create_in(str(staged), make_schema())
@@ -194,13 +221,11 @@ def _write_whoosh(staged: Path, plan: BuildPlan, reports: Iterable[Report]) -> l
         writer = ix.writer(procs=2, multisegment=True, limitmb=256)
     else:
         writer = ix.writer(limitmb=256)
-    written = []
     try:
         with writer:  # commits on success; on any error (a bad file included) cancels
             for report_id in plan.dropped_ids:
                 writer.delete_by_term("report_id", report_id)
             for report in reports:
-                written.append(report)
                 for passage in report.passages:
                     writer.add_document(**passage_document(report, passage))
     except BaseException:
@@ -212,42 +237,28 @@ def _write_whoosh(staged: Path, plan: BuildPlan, reports: Iterable[Report]) -> l
         raise
     finally:
         ix.close()
-    return written
 
 
-def _write_reports(staged: Path, plan: BuildPlan, content_dir: Path,
-                   reports: list[Report]) -> dict[str, ReportMeta]:
-    """Write each report's detail file (carried over when unchanged) and return the catalog."""
+def _carry_over(staged: Path, plan: BuildPlan, written: Written) -> None:
+    """Link the unchanged reports' detail and word files from the live version."""
     folder = staged / REPORTS_DIR
-    folder.mkdir()
-    catalog, words = dict(plan.kept), set()
     for report_id in plan.kept:
         assert plan.base is not None
         # <id>.words sits beside <id>.json so an unchanged report's words are read without
         # parsing its pages.
         for name in (f"{report_id}.json", f"{report_id}.words"):
             _link_or_copy(plan.base / REPORTS_DIR / name, folder / name)
-        words.update((folder / f"{report_id}.words").read_text(encoding="utf-8").split())
-    for report in reports:
-        detail = report_detail(report, str(Path(report.path).relative_to(content_dir)))
-        (folder / f"{report.id}.json").write_text(json.dumps(detail.to_dict(), ensure_ascii=False),
-                                                  encoding="utf-8")
-        own = sorted(report_words(report))
-        (folder / f"{report.id}.words").write_text("\n".join(own), encoding="utf-8")
-        catalog[report.id] = detail.meta
-        words.update(own)
+        written.words.update((folder / f"{report_id}.words").read_text(encoding="utf-8").split())
+
+
+def _write_manifest(staged: Path, version: str, content_dir: Path, plan: BuildPlan, written: Written) -> int:
+    """Write the catalog, word list and manifest of the staged version; return its passage count."""
+    _carry_over(staged, plan, written)
+    catalog = {**plan.kept, **written.catalog}
     (staged / CATALOG_FILE).write_text(json.dumps({rid: m.to_dict() for rid, m in catalog.items()},
                                                   ensure_ascii=False), encoding="utf-8")
-    (staged / WORDS_FILE).write_text(json.dumps(sorted(words), ensure_ascii=False), encoding="utf-8")
-    return catalog
-
-
-def _write_manifest(staged: Path, version: str, content_dir: Path, plan: BuildPlan,
-                    reports: list[Report]) -> int:
-    catalog = _write_reports(staged, plan, content_dir, reports)
-    files = dict(plan.kept_files)
-    for report in reports:
-        files[str(Path(report.path).relative_to(content_dir))] = {"sha256": report.sha256, "report_id": report.id}
+    (staged / WORDS_FILE).write_text(json.dumps(sorted(written.words), ensure_ascii=False), encoding="utf-8")
+    files = {**plan.kept_files, **written.files}
     passages = sum(entry.passage_count for entry in catalog.values())
     manifest = Manifest(version, SCHEMA_VERSION, dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
                         str(content_dir), len(catalog), passages, files)
@@ -274,8 +285,11 @@ def build_index(content_dir: Path, index_dir: Path, progress: Callable[[Iterable
         # (or a crash) throws the folder away and the live version never notices.
         staged = versions.staging_dir(index_dir, version)
         try:
-            reports = _write_whoosh(staged, plan, analyse(plan, content_dir, progress))
-            passages = _write_manifest(staged, version, content_dir, plan, reports)
+            written = Written({}, {}, set())
+            (staged / REPORTS_DIR).mkdir(parents=True)
+            _write_whoosh(staged, plan, _write_details(staged / REPORTS_DIR, content_dir,
+                                                       analyse(plan, content_dir, progress), written))
+            passages = _write_manifest(staged, version, content_dir, plan, written)
             versions.publish(index_dir, staged, version)
         except OSError as exc:
             shutil.rmtree(staged, ignore_errors=True)
@@ -284,6 +298,6 @@ def build_index(content_dir: Path, index_dir: Path, progress: Callable[[Iterable
             shutil.rmtree(staged, ignore_errors=True)
             raise
         versions.prune(index_dir)
-    removed = len(plan.dropped_ids - {r.id for r in reports})
-    return BuildSummary(version, len(plan.kept) + len(reports), passages, time.perf_counter() - started,
-                        analysed=len(reports), reused=len(plan.kept), removed=removed)
+    removed = len(plan.dropped_ids - set(written.catalog))
+    return BuildSummary(version, len(plan.kept) + len(written.catalog), passages, time.perf_counter() - started,
+                        analysed=len(written.catalog), reused=len(plan.kept), removed=removed)
