@@ -58,6 +58,7 @@ ABLATIONS: list[tuple[str, Ranking, tuple | None]] = [
     ("no coverage rerank (coordination 0)", replace(RANKING, coordination=0.0), None),
     ("no sentence boost", replace(RANKING, sentence_boost=0.0), None),
     ("no answer-type cue", replace(RANKING, cue_boost=0.0), None),
+    ("no proximity of question words", replace(RANKING, proximity_boost=0.0), None),
     ("title/heading-only words at half credit (context_credit 0.5, the old rule)", replace(RANKING, context_credit=0.5), None),
     ("report-name rule off (ordinary words)", replace(RANKING, report_names="off"), None),
     ("report-name words not judged (old rule)", replace(RANKING, report_names="discount"), None),
@@ -332,7 +333,7 @@ def main(argv: list[str] | None = None) -> None:
         limit = args.ablation_questions or args.max_questions
         sets = {n: (i, subsample(c.questions, limit)) for n, (i, c) in opened.items()}
         base = {n: metrics(run_served(i, q, label=f"{n}: full"), q) for n, (i, q) in sets.items()}
-        print(f"\nAblation questions per corpus: " + ", ".join(f"{n} {len(q):,}" for n, (_i, q) in sets.items()))
+        print("\nAblation questions per corpus: " + ", ".join(f"{n} {len(q):,}" for n, (_i, q) in sets.items()))
         stage("ablations", timings, lambda: ablations(sets, base))
     print("\nStage wall times: " + "; ".join(f"{k} {v:.1f} s" for k, v in timings.items()))
     print(f"Total wall time: {time.perf_counter() - started:.1f} s")

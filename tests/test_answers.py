@@ -184,3 +184,27 @@ def test_best_unit_prefers_rarer_words() -> None:
 def test_two_clauses_joined_by_one_semicolon_stay_together() -> None:
     text = "The river flooded the town in spring; its people rebuilt every house by autumn."
     assert units(text) == [text]
+
+
+def test_question_words_side_by_side_rank_above_the_same_words_apart(tmp_path) -> None:
+    from dataclasses import replace
+
+    from qa_service.answering.ranking import RANKING
+    from qa_service.search.builder import build_index
+    from qa_service.search.retrieval import IndexHolder
+    from tests.conftest import write_report
+
+    # Two passages with the same words, the same length and one sentence each: only where the
+    # question's neighbouring words ("home visits") sit differs.
+    apart = "Midwives logged home addresses, while nurses made visits to the family clinic each week."
+    together = "Midwives logged family addresses, while nurses made home visits to the clinic each week."
+    write_report(tmp_path / "content", "a", apart)
+    write_report(tmp_path / "content", "b", together, title="Another test report")
+    build_index(tmp_path / "content", tmp_path / "index")
+    index = IndexHolder(tmp_path / "index").get()
+
+    found = ask(index, "Who made home visits?", limit=2)
+    assert [f.passage for f in found.findings] == [together, apart]
+    assert found.findings[0].score > found.findings[1].score
+    plain = ask(index, "Who made home visits?", limit=2, ranking=replace(RANKING, proximity_boost=0.0))
+    assert plain.findings[0].score == pytest.approx(plain.findings[1].score, rel=0.02)

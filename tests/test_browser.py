@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-from datetime import date
 import os
 import re
 import subprocess
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 
 import pytest

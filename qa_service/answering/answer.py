@@ -173,6 +173,41 @@ def coverage(hit: Hit, weights: dict[str, float], aliases: dict[str, set[str]] |
     return got / total if total else 0.0
 
 
+def _sequence_size(key: tuple, value: tuple[str, ...]) -> int:
+    return 60 * len(value) + 2 * len(str(key[0])) + 120
+
+
+@bounded_cache(entries=4096, max_bytes=16 * 1024 * 1024, size=_sequence_size)
+def term_sequence(passage: str) -> tuple[str, ...]:
+    """Return a passage's index terms in order (stop words left out)."""
+    return tuple(analyze(passage))
+
+
+def proximity_share(passage: str, pairs: list[tuple[str, str, float]], window: int = 2) -> float:
+    """Return the weighted share of the question's neighbouring word pairs that sit together here.
+
+    `pairs` are the question's consecutive judged terms with the pair's weight; a pair counts when
+    its two terms occur within `window` terms of each other in the passage, in either order.
+    """
+    total = sum(w for _a, _b, w in pairs)
+    if not total:
+        return 0.0
+    wanted = {t for a, b, _w in pairs for t in (a, b)}
+    positions: dict[str, list[int]] = {}
+    for n, term in enumerate(term_sequence(passage)):
+        if term in wanted:
+            positions.setdefault(term, []).append(n)
+    got = sum(w for a, b, w in pairs
+              if any(abs(i - j) <= window for i in positions.get(a, ()) for j in positions.get(b, ())))
+    return got / total
+
+
+def question_pairs(question: str, weights: dict[str, float]) -> list[tuple[str, str, float]]:
+    """Return the question's consecutive judged terms, each pair weighted by its lighter term."""
+    sequence = [t for t in analyze(question) if t in weights]
+    return [(a, b, min(weights[a], weights[b])) for a, b in zip(sequence, sequence[1:]) if a != b]
+
+
 @dataclass(frozen=True)
 class Ranked:
     """A passage hit with its reranked score, and the share of the question it covers."""
@@ -188,7 +223,7 @@ class Ranked:
 
 def rerank(hits: list[Hit], weights: dict[str, float], cue: re.Pattern[str] | None,
            aliases: dict[str, set[str]] | None = None, ranking: Ranking = RANKING,
-           named: frozenset[str] = frozenset()) -> list[Ranked]:
+           named: frozenset[str] = frozenset(), pairs: list[tuple[str, str, float]] | None = None) -> list[Ranked]:
     """Reorder BM25's hits by how much of the question each covers, in all and in one sentence."""
     def adjusted(hit: Hit) -> Ranked:
         covered = coverage(hit, weights, aliases, ranking.context_credit, named)
@@ -200,6 +235,8 @@ def rerank(hits: list[Hit], weights: dict[str, float], cue: re.Pattern[str] | No
                                                               is_statement(hit.passage), context)
         if satisfies(cue, hit.passage.text):
             factor *= 1 + ranking.cue_boost
+        if ranking.proximity_boost and pairs:
+            factor *= 1 + ranking.proximity_boost * proximity_share(hit.passage.text, pairs, ranking.proximity_window)
         return Ranked(replace(hit, score=hit.score * factor), covered)
     return sorted((adjusted(h) for h in hits), key=lambda r: -r.hit.score)
 
@@ -210,7 +247,8 @@ def candidates(index: OpenIndex, question: str, limit: int = 5, history: list[st
     """Return the prepared question and its reranked passages, before any is judged."""
     query = prepare_query(index, question, history, thesaurus.load() if groups is None else groups, ranking)
     hits = search(index, query.boosts, limit=max(ranking.candidates, limit), reports=reports)
-    return query, rerank(hits, query.weights, expected_answer(question), query.aliases, ranking, query.named)
+    pairs = question_pairs(question, query.weights) if ranking.proximity_boost else None
+    return query, rerank(hits, query.weights, expected_answer(question), query.aliases, ranking, query.named, pairs)
 
 
 def suggest(index: OpenIndex, weak: list[Hit], asked: set[str], most: int = 5) -> list[Related]:
