@@ -238,7 +238,10 @@ def rerank(hits: list[Hit], weights: dict[str, float], cue: re.Pattern[str] | No
         if ranking.proximity_boost and pairs:
             factor *= 1 + ranking.proximity_boost * proximity_share(hit.passage.text, pairs, ranking.proximity_window)
         return Ranked(replace(hit, score=hit.score * factor), covered)
-    return sorted((adjusted(h) for h in hits), key=lambda r: -r.hit.score)
+    # Equal scores go in report and paragraph order: document numbers, which would otherwise
+    # decide, differ between two builds of the same content (Whoosh's parallel writer).
+    return sorted((adjusted(h) for h in hits),
+                  key=lambda r: (-r.hit.score, r.hit.passage.report_id, r.hit.passage.ordinal))
 
 
 def candidates(index: OpenIndex, question: str, limit: int = 5, history: list[str] | None = None,
