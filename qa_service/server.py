@@ -180,13 +180,10 @@ class Worker(GeventWorker):
 
 
 def warm(worker) -> None:  # type: ignore[no-untyped-def]
-    """gunicorn post_worker_init: database writes off the event loop; the index opened and warmed."""
+    """gunicorn post_worker_init: open the index and fill its lazy parts before the first request."""
     services = getattr(worker.wsgi, "extensions", {}).get("qa")
     if services is None:
         return
-    import gevent
-
-    services.store.use_thread_pool(gevent.get_hub().threadpool.apply)
     try:
         index = services.live()
     except Exception as exc:  # noqa: BLE001 - no index yet: the app answers 503 until one is built

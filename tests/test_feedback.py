@@ -275,33 +275,3 @@ def test_openapi_documents_feedback_and_answer_id(client) -> None:
     assert doc["components"]["schemas"]["FeedbackRequest"]["required"] == ["answer_id", "helpful"]
     assert set(doc["paths"]["/api/feedback"]["post"]["responses"]) >= {"201", "404", "422", "429", "503"}
     assert {"/api/admin/questions", "/api/admin/feedback"} <= set(doc["paths"])
-
-
-def test_writes_go_through_a_worker_thread_pool_and_land(tmp_path: Path) -> None:
-    import threading
-    from concurrent.futures import ThreadPoolExecutor
-
-    from qa_service.store.store import Store, UnknownAnswer
-
-    # A gevent worker hands the store its hub's thread pool; any pool that runs the call in
-    # another thread and returns its result (or raises its error) must do.
-    threads: set[str] = set()
-
-    with ThreadPoolExecutor(2, thread_name_prefix="db") as pool:
-        def run(call, args):  # type: ignore[no-untyped-def]
-            def traced():  # type: ignore[no-untyped-def]
-                threads.add(threading.current_thread().name)
-                return call(*args)
-            return pool.submit(traced).result()
-
-        store = Store(f"sqlite:///{tmp_path / 'log.db'}", tmp_path)
-        assert store.use_thread_pool(run)
-        answer_id = store.log_answer("What about fathers?", True, ["p-1"], "v1", 3.0)
-        assert store.add_feedback("client", answer_id, True, "useful") > 0
-        with pytest.raises(UnknownAnswer):
-            store.add_feedback("client", "0" * 32, False, None)
-        store.admin_attempt("client", False)
-    assert threads and all(name.startswith("db") for name in threads)
-    assert [g.question for g in store.questions()] == ["What about fathers?"]
-    # An in-memory SQLite database exists once per thread: it keeps the caller's thread.
-    assert not Store("sqlite://", tmp_path).use_thread_pool(run)

@@ -13,11 +13,10 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -58,14 +57,6 @@ class RateLimited(Exception):
 ADMIN_RATE = Rate(10, 60)
 
 
-# Runs a call with its arguments: directly, or in a thread pool (gevent's `threadpool.apply`).
-Runner = Callable[[Callable[..., Any], tuple], Any]
-
-
-def _direct(call: Callable[..., Any], args: tuple) -> Any:
-    return call(*args)
-
-
 def utcnow() -> datetime:
     """Return the current UTC time as stored (naive, UTC)."""
     return datetime.now(UTC).replace(tzinfo=None)
@@ -88,21 +79,6 @@ class Store:
         self._down_until = 0.0
         self._dropped = 0
         self._pruned_at = 0.0
-        self._run: Runner = _direct
-
-    def use_thread_pool(self, run: Runner) -> bool:
-        """Make the per-request writes (question log, feedback, admin attempts) through `run`.
-
-        A gevent worker passes its hub's thread pool: SQLite waiting for another process's write
-        lock, or folding its write-ahead log into the file, then holds up one OS thread instead of
-        every connection of the worker (at eight connections the slowest tenth of answers waited
-        over 300 ms for it). An in-memory SQLite database is one per thread, so it keeps the
-        calling thread. Return True when the pool is used.
-        """
-        if self.url.get_backend_name() == "sqlite" and self.url.database in (None, "", ":memory:"):
-            return False
-        self._run = run
-        return True
 
     @property
     def where(self) -> str:
@@ -175,10 +151,6 @@ class Store:
     def log_answer(self, question: str, found: bool, passage_ids: list[str], index_version: str,
                    took_ms: float) -> str:
         """Log one answer and return its new opaque id; a database outage drops the entry with a warning."""
-        return self._run(self._log_answer, (question, found, passage_ids, index_version, took_ms))
-
-    def _log_answer(self, question: str, found: bool, passage_ids: list[str], index_version: str,
-                    took_ms: float) -> str:
         answer_id = uuid.uuid4().hex
         try:
             with self.connect() as conn:
@@ -201,9 +173,6 @@ class Store:
         With the database down the limit cannot be kept and is skipped (logged once): the token
         compare itself still takes the same time whatever is sent.
         """
-        self._run(self._admin_attempt, (client, accepted))
-
-    def _admin_attempt(self, client: str, accepted: bool) -> None:
         key = ratelimit.client_key("admin\x00" + client)
         try:
             with self.connect() as conn:
@@ -217,9 +186,6 @@ class Store:
 
     def add_feedback(self, client: str, answer_id: str, helpful: bool, comment: str | None) -> int:
         """Store feedback on a logged answer and return its id (rate limited per client)."""
-        return self._run(self._add_feedback, (client, answer_id, helpful, comment))
-
-    def _add_feedback(self, client: str, answer_id: str, helpful: bool, comment: str | None) -> int:
         with self.connect() as conn:
             wait = ratelimit.hit(conn, ratelimit.client_key(client), self.rate, time.time())
         if wait is not None:
