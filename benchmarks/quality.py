@@ -56,6 +56,7 @@ GOAL_ANSWERABLE_REFUSED = 0.10
 # Each ranking feature switched off in turn: (label, ranking, thesaurus groups or None for the bundled).
 ABLATIONS: list[tuple[str, Ranking, tuple | None]] = [
     ("no coverage rerank (coordination 0)", replace(RANKING, coordination=0.0), None),
+    ("full coverage rerank (coordination 1, the old default)", replace(RANKING, coordination=1.0), None),
     ("no sentence boost", replace(RANKING, sentence_boost=0.0), None),
     ("no answer-type cue", replace(RANKING, cue_boost=0.0), None),
     ("no proximity of question words", replace(RANKING, proximity_boost=0.0), None),
