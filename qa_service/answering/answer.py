@@ -88,17 +88,18 @@ class QuestionError(ValueError):
     """A question that cannot be asked (empty, or only whitespace)."""
 
 
-def _units_size(key: tuple, value: tuple[tuple[str, frozenset[str]], ...]) -> int:
-    # Each piece's text (about 2 bytes a character) plus ~100 bytes a term for its frozenset slot.
-    return sum(2 * len(piece) + 100 * len(terms) + 120 for piece, terms in value) + 2 * len(str(key[0]))
+def _units_size(key: tuple, value: tuple[tuple[str, frozenset[str], tuple[str, ...]], ...]) -> int:
+    # Each piece's text (about 2 bytes a character) plus ~110 bytes a term: its frozenset slot
+    # and its place in the ordered tuple.
+    return sum(2 * len(piece) + 110 * len(terms) + 180 for piece, terms, _seq in value) + 2 * len(str(key[0]))
 
 
 # A few thousand passages cover a worker's working set; a few huge passages cannot blow past it.
 @bounded_cache(entries=4096, max_bytes=16 * 1024 * 1024, size=_units_size)
-def unit_terms(passage: str, whole: bool = False) -> tuple[tuple[str, frozenset[str]], ...]:
-    """Return a passage's sentences and clauses (or the passage itself) with their index terms."""
+def unit_terms(passage: str, whole: bool = False) -> tuple[tuple[str, frozenset[str], tuple[str, ...]], ...]:
+    """Return a passage's sentences and clauses (or the passage itself) with their index terms, as a set and in order."""
     pieces = [passage.strip()] if whole else units(passage)
-    return tuple((piece, frozenset(analyze(piece))) for piece in pieces)
+    return tuple((piece, frozenset(terms), tuple(terms)) for piece in pieces for terms in [analyze(piece)])
 
 
 def is_statement(passage: Passage) -> bool:
@@ -112,7 +113,7 @@ def best_unit(passage: str, weights: dict[str, float], cue: re.Pattern[str] | No
     """Return the clause or sentence of a passage that carries most of the question's weight."""
     best, best_score = passage.strip(), -1.0
     bonus = ranking.cue_boost * sum(weights.values())
-    for piece, terms in unit_terms(passage, whole):
+    for piece, terms, _sequence in unit_terms(passage, whole):
         score = sum(w for t, w in weights.items() if t in terms)
         score += bonus if satisfies(cue, piece) else 0.0
         if score > best_score:  # strict: the earlier piece wins a tie
@@ -131,7 +132,7 @@ def sentence_share(passage: str, weights: dict[str, float], aliases: dict[str, s
         return 0.0
     aliases = aliases or {}
     return max((sum(w for t, w in weights.items() if t in context or t in terms or aliases.get(t, set()) & terms)
-                for _piece, terms in unit_terms(passage, whole)), default=0.0) / total
+                for _piece, terms, _sequence in unit_terms(passage, whole)), default=0.0) / total
 
 
 def page_text(c: Citation) -> str:
@@ -173,17 +174,7 @@ def coverage(hit: Hit, weights: dict[str, float], aliases: dict[str, set[str]] |
     return got / total if total else 0.0
 
 
-def _sequence_size(key: tuple, value: tuple[str, ...]) -> int:
-    return 60 * len(value) + 2 * len(str(key[0])) + 120
-
-
-@bounded_cache(entries=4096, max_bytes=16 * 1024 * 1024, size=_sequence_size)
-def term_sequence(passage: str) -> tuple[str, ...]:
-    """Return a passage's index terms in order (stop words left out)."""
-    return tuple(analyze(passage))
-
-
-def proximity_share(passage: str, pairs: list[tuple[str, str, float]], window: int = 2) -> float:
+def proximity_share(passage: str, pairs: list[tuple[str, str, float]], window: int = 2, whole: bool = False) -> float:
     """Return the weighted share of the question's neighbouring word pairs that sit together here.
 
     `pairs` are the question's consecutive judged terms with the pair's weight; a pair counts when
@@ -194,7 +185,10 @@ def proximity_share(passage: str, pairs: list[tuple[str, str, float]], window: i
         return 0.0
     wanted = {t for a, b, _w in pairs for t in (a, b)}
     positions: dict[str, list[int]] = {}
-    for n, term in enumerate(term_sequence(passage)):
+    # The pieces' terms in order are the passage's terms in order (pieces split at whitespace
+    # and drop only stop words), so the sentence picker's analysis serves here too.
+    sequence = (term for _piece, _terms, ordered in unit_terms(passage, whole) for term in ordered)
+    for n, term in enumerate(sequence):
         if term in wanted:
             positions.setdefault(term, []).append(n)
     got = sum(w for a, b, w in pairs
@@ -236,7 +230,8 @@ def rerank(hits: list[Hit], weights: dict[str, float], cue: re.Pattern[str] | No
         if satisfies(cue, hit.passage.text):
             factor *= 1 + ranking.cue_boost
         if ranking.proximity_boost and pairs:
-            factor *= 1 + ranking.proximity_boost * proximity_share(hit.passage.text, pairs, ranking.proximity_window)
+            factor *= 1 + ranking.proximity_boost * proximity_share(hit.passage.text, pairs, ranking.proximity_window,
+                                                                    is_statement(hit.passage))
         return Ranked(replace(hit, score=hit.score * factor), covered)
     # Equal scores go in report and paragraph order: document numbers, which would otherwise
     # decide, differ between two builds of the same content (Whoosh's parallel writer).
