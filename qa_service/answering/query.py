@@ -40,15 +40,17 @@ def correct_spelling(index: OpenIndex, question: str) -> str | None:
 
     The work is capped: words over SPELLING_MAX_LETTERS letters are never looked up (a 1,000-letter
     "word" cost up to a second), at most SPELLING_MAX_WORDS unknown words are, and none after
-    SPELLING_BUDGET_S of this question's time; the rest are searched as they are.
+    SPELLING_BUDGET_S of this question's CPU time; the rest are searched as they are.
     """
     changed, looked_up = False, 0
-    deadline = time.perf_counter() + SPELLING_BUDGET_S
+    # CPU time of this thread, not wall time: the budget bounds the work, and a busy machine
+    # (another worker, a build) must not change which words get corrected.
+    deadline = time.thread_time() + SPELLING_BUDGET_S
 
     def fix(match: re.Match[str]) -> str:
         nonlocal changed, looked_up
         word = match.group()
-        if len(word) > SPELLING_MAX_LETTERS or looked_up >= SPELLING_MAX_WORDS or time.perf_counter() > deadline:
+        if len(word) > SPELLING_MAX_LETTERS or looked_up >= SPELLING_MAX_WORDS or time.thread_time() > deadline:
             return word
         terms = analyze(word)
         if not terms or any(index.known(t) for t in terms):
