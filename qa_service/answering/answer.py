@@ -245,7 +245,8 @@ def candidates(index: OpenIndex, question: str, limit: int = 5, history: list[st
     """Return the prepared question and its reranked passages, before any is judged."""
     query = prepare_query(index, question, history, thesaurus.load() if groups is None else groups, ranking)
     hits = search(index, query.boosts, limit=max(ranking.candidates, limit), reports=reports)
-    pairs = question_pairs(question, query.weights) if ranking.proximity_boost else None
+    # Pairs come from the text that was searched: the spelling-corrected question when there is one.
+    pairs = question_pairs(query.did_you_mean or question, query.weights) if ranking.proximity_boost else None
     return query, rerank(hits, query.weights, expected_answer(question), query.aliases, ranking, query.named, pairs)
 
 
