@@ -225,13 +225,12 @@ def rerank(hits: list[Hit], weights: dict[str, float], cue: re.Pattern[str] | No
         # and one whose matches sit together in a sentence beats one that scatters them.
         factor = covered ** ranking.coordination
         context = named & (hit.matched - hit.in_text)  # the report's name, from its title
-        factor *= 1 + ranking.sentence_boost * sentence_share(hit.passage.text, weights, aliases,
-                                                              is_statement(hit.passage), context)
+        whole = is_statement(hit.passage)
+        factor *= 1 + ranking.sentence_boost * sentence_share(hit.passage.text, weights, aliases, whole, context)
         if satisfies(cue, hit.passage.text):
             factor *= 1 + ranking.cue_boost
         if ranking.proximity_boost and pairs:
-            factor *= 1 + ranking.proximity_boost * proximity_share(hit.passage.text, pairs, ranking.proximity_window,
-                                                                    is_statement(hit.passage))
+            factor *= 1 + ranking.proximity_boost * proximity_share(hit.passage.text, pairs, ranking.proximity_window, whole)
         return Ranked(replace(hit, score=hit.score * factor), covered)
     # Equal scores go in report and paragraph order: document numbers, which would otherwise
     # decide, differ between two builds of the same content (Whoosh's parallel writer).
