@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import dataclasses
 import datetime as dt
@@ -234,19 +235,24 @@ def _write_whoosh(staged: Path, plan: BuildPlan, reports: Iterable[Report]) -> N
     else:
         writer = ix.writer(limitmb=256, codec=_codec())
     try:
-        with writer:  # commits on success; on any error (a bad file included) cancels
-            for report_id in plan.dropped_ids:
-                writer.delete_by_term("report_id", report_id)
-            for report in reports:
-                for passage in report.passages:
-                    writer.add_document(**passage_document(report, passage))
+        for report_id in plan.dropped_ids:
+            writer.delete_by_term("report_id", report_id)
+        for report in reports:
+            for passage in report.passages:
+                writer.add_document(**passage_document(report, passage))
     except BaseException:
-        # Whoosh's parallel writer does not stop its worker processes when cancelled: they
-        # would wait for work forever. End them here.
+        # Whoosh's parallel writer does not stop its worker processes when cancelled: they would
+        # wait for work forever, or still be writing into its temporary folder while cancel()
+        # removes it ("Directory not empty" then replaced the real error). End them first; the
+        # caller throws the whole staging folder away, so a failed clean-up here loses nothing.
         for task in getattr(writer, "tasks", []):
             task.terminate()
             task.join(timeout=10)
+        with contextlib.suppress(OSError):
+            writer.cancel()
         raise
+    else:
+        writer.commit()
     finally:
         ix.close()
 
