@@ -20,6 +20,7 @@ ABBREVIATIONS = frozenset(
 # (possessive quantifiers): the same boundaries as the plain pattern, in linear time.
 _BOUNDARY = re.compile(r"(?<![.!?])[.!?]++[\"'”’)\]]*+\s++(?=[\"'“‘(\[]?[A-Z0-9])")
 _CLAUSE = re.compile(r";\s+")
+_INITIALS = re.compile(r"[a-z]|(?:[a-z]\.)+[a-z]")  # "J." or "U.S.A."
 _LEADING_JOIN = re.compile(r"^(?:and|or|but|and also)\s+", re.IGNORECASE)
 # Clauses shorter than this many characters stay attached to their sentence.
 MIN_CLAUSE = 20
@@ -36,10 +37,17 @@ def _ends_with_abbreviation(text: str, low: int, end: int) -> bool:
     while start > low and not text[start - 1].isspace():
         start -= 1
     word = text[start:end].rstrip(".!?\"'”’)").lower().lstrip("(\"'“‘")
-    return word in ABBREVIATIONS or bool(re.fullmatch(r"[a-z]", word)) or bool(re.fullmatch(r"(?:[a-z]\.)+[a-z]", word))
+    return word in ABBREVIATIONS or _INITIALS.fullmatch(word) is not None
 
 
-def sentence_spans(text: str) -> list[tuple[int, int]]:
+def _spans_size(key: tuple, value: tuple[tuple[int, int], ...]) -> int:
+    # The text (about 2 bytes a character) and ~100 bytes a span: cheaper than walking the tuples.
+    return 2 * len(str(key[0])) + 100 * len(value) + 200
+
+
+# Cached: the sentence picker and the statement widener split the same candidates.
+@bounded_cache(entries=2048, max_bytes=8 * 1024 * 1024, size=_spans_size)
+def sentence_spans(text: str) -> tuple[tuple[int, int], ...]:
     """Return (start, end) spans of the sentences in text."""
     spans, start, low = [], 0, 0
     for m in _BOUNDARY.finditer(text):
@@ -52,7 +60,7 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
         start = m.end()
     if start < len(text):
         spans.append((start, len(text.rstrip())))
-    return [(s, e) for s, e in spans if text[s:e].strip()]
+    return tuple((s, e) for s, e in spans if text[s:e].strip())
 
 
 def clause_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:

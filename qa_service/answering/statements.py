@@ -28,7 +28,7 @@ def asks_for_several(question: str) -> bool:
     return SEVERAL.search(question) is not None
 
 
-def _sentence_at(spans: list[tuple[int, int]], offset: int) -> int | None:
+def _sentence_at(spans: tuple[tuple[int, int], ...], offset: int) -> int | None:
     for n, (start, end) in enumerate(spans):
         if start <= offset < end:
             return n
