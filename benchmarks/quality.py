@@ -60,6 +60,7 @@ ABLATIONS: list[tuple[str, Ranking, tuple | None]] = [
     ("no sentence boost", replace(RANKING, sentence_boost=0.0), None),
     ("no answer-type cue", replace(RANKING, cue_boost=0.0), None),
     ("no proximity of question words", replace(RANKING, proximity_boost=0.0), None),
+    ("findings without the next sentence that leans on them", replace(RANKING, follow_on=False), None),
     ("title/heading-only words at half credit (context_credit 0.5, the old rule)", replace(RANKING, context_credit=0.5), None),
     ("report-name rule off (ordinary words)", replace(RANKING, report_names="off"), None),
     ("report-name words not judged (old rule)", replace(RANKING, report_names="discount"), None),

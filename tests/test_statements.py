@@ -57,3 +57,19 @@ def test_a_word_in_no_report_is_matched_through_its_synonym(bundled) -> None:
     # "dads" appears nowhere; its thesaurus synonym "fathers" stands in for it fully.
     answer = ask(bundled, "What did reviews say about dads?")
     assert answer.findings[0].text == "the role of the fathers had been marginalised"
+
+
+def test_a_finding_takes_the_next_sentence_when_that_one_leans_on_it() -> None:
+    passage = ("On May 21, 2013, the owners awarded the game to the new stadium. It opened in 2014. "
+               "Tickets went on sale later.")
+    text, _ = complete(passage, "On May 21, 2013, the owners awarded the game to the new stadium.", several=False)
+    assert text == "On May 21, 2013, the owners awarded the game to the new stadium. It opened in 2014."
+    # Only the one sentence that leans on it, and only when asked to follow on.
+    assert complete(passage, "It opened in 2014.", several=False)[0] == \
+        "On May 21, 2013, the owners awarded the game to the new stadium. It opened in 2014."
+    assert complete(passage, "On May 21, 2013, the owners awarded the game to the new stadium.", several=False,
+                    follow=False)[0] == "On May 21, 2013, the owners awarded the game to the new stadium."
+
+
+def test_a_clause_inside_a_sentence_does_not_take_the_next_sentence() -> None:
+    assert complete(PASSAGE, "These included late assessments", several=False)[0].endswith("late assessments")

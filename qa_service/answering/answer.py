@@ -311,7 +311,7 @@ def ask(index: OpenIndex, question: str, limit: int = 5, history: list[str] | No
         text = best_unit(hit.passage.text, unit_weights, cue, is_statement(hit.passage), ranking)
         items: list[str] = []
         if not is_statement(hit.passage):  # "These included …" gets what it refers to; lists stay lists
-            text, items = complete(hit.passage.text, text, several)
+            text, items = complete(hit.passage.text, text, several, ranking.follow_on)
         key = " ".join(analyze(text))
         if key in seen:  # the same words cited twice add nothing
             continue

@@ -49,6 +49,11 @@ class Ranking:
     # "discount" - searched but not judged at all (the rule before issue 11).
     # "off" - ordinary words.
     report_names: str = "context"
+    # A finding that ends its sentence also quotes the next one when that one leans on it ("It
+    # was …", "They also …"), as a finding leaning on the one before already quotes that one.
+    # Finding@1 as served (3,000 SQuAD, all WikiQA and SelQA dev): +0.9, +2.4, +0.7 points; R@1
+    # unchanged (it never reorders passages).
+    follow_on: bool = True
     # "Form words" (how *many*, what *year*) are searched but not judged unless this is set.
     judge_form_words: bool = False
     # Earlier questions of a conversation steer a follow-up, weighing less than its own words.

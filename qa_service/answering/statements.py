@@ -35,10 +35,12 @@ def _sentence_at(spans: tuple[tuple[int, int], ...], offset: int) -> int | None:
     return None
 
 
-def complete(passage: str, text: str, several: bool) -> tuple[str, list[str]]:
+def complete(passage: str, text: str, several: bool, follow: bool = True) -> tuple[str, list[str]]:
     """Return the finding text widened to a complete statement, and a list's items when asked for several.
 
-    The text stays verbatim: it is always one contiguous stretch of the passage.
+    With `follow`, a finding that ends its sentence also takes the next one when that one leans
+    on it ("… awarded the game to Levi's Stadium. It opened in 2014."). The text stays verbatim:
+    it is always one contiguous stretch of the passage.
     """
     at = passage.find(text)
     spans = sentence_spans(passage)
@@ -59,6 +61,10 @@ def complete(passage: str, text: str, several: bool) -> tuple[str, list[str]]:
                     start, end = min(start, spans[m][0]), max(end, spans[m][1])
                     n = min(n, m)
                     break
+    last = _sentence_at(spans, end - 1)
+    if follow and not items and last is not None and last + 1 < len(spans) and end >= spans[last][1] \
+            and REFERS_BACK.match(passage[spans[last + 1][0]:]):
+        end = spans[last + 1][1]
     first = _sentence_at(spans, start)
     if first is not None and first > 0 and REFERS_BACK.match(passage[spans[first][0]:]) \
             and start == spans[first][0]:
