@@ -4,7 +4,8 @@ python benchmarks/field_weights.py [--weights 0.2,0.4,0.8,1.2] [--squad-question
                                    [--squad PATH] [--heldout DIR] [--out DIR]
 
 The weight is applied when passages are indexed (qa_service.search.format.FIELD_BOOSTS), so each
-weight rebuilds the three corpora's indexes in a folder of its own under --out. For every weight
+weight rebuilds the three corpora's indexes under --out/field-weights/ (from a copy of the content
+of its own, so `make bench-quality` may run beside it). For every weight
 it prints R@1 as served and of the plain BM25F search on SQuAD, WikiQA and SelQA dev. Then, for
 each corpus in turn, it picks the weight with the best mean served R@1 on the other two and shows
 what that weight does to the corpus left out: a weight that only suits one corpus shows up there.
@@ -37,7 +38,7 @@ def measure(weight: float, args: argparse.Namespace, corpora: dict) -> dict[str,
     index_format.FIELD_BOOSTS["title"] = weight
     scores = {}
     for name, corpus in corpora.items():
-        index_dir = args.out / f"weights-{name}-index"
+        index_dir = args.out / f"{name}-index"
         shutil.rmtree(index_dir, ignore_errors=True)
         build_index(args.out / f"quality-{name}-content", index_dir)
         index = IndexHolder(index_dir).get()
@@ -57,6 +58,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--heldout", type=Path, default=quality.DEFAULT_HELDOUT)
     parser.add_argument("--out", type=Path, default=quality.DEFAULT_OUT)
     args = parser.parse_args(argv)
+    args.out = args.out / "field-weights"  # its own copies: bench-quality may run beside it
     started = time.perf_counter()
     print(f"Command: {shlex.join([sys.executable, *sys.argv])}")
     print(f"Machine: {machine()}")
