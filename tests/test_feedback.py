@@ -275,3 +275,24 @@ def test_openapi_documents_feedback_and_answer_id(client) -> None:
     assert doc["components"]["schemas"]["FeedbackRequest"]["required"] == ["answer_id", "helpful"]
     assert set(doc["paths"]["/api/feedback"]["post"]["responses"]) >= {"201", "404", "422", "429", "503"}
     assert {"/api/admin/questions", "/api/admin/feedback"} <= set(doc["paths"])
+
+
+def test_the_head_revision_the_store_checks_is_alembics_head() -> None:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from qa_service.store import engine
+
+    config = Config()
+    config.set_main_option("script_location", str(engine.MIGRATIONS))
+    assert ScriptDirectory.from_config(config).get_heads() == [engine.HEAD_REVISION]
+
+
+def test_a_database_already_at_head_is_not_migrated_again(tmp_path: Path, bundled_index: Path, monkeypatch) -> None:
+    from qa_service.store import engine, store
+
+    make_app(tmp_path, bundled_index)  # creates and migrates the database
+    store._migrated.clear()  # as a new worker process would start
+    monkeypatch.setattr(engine, "migrate", lambda _engine: pytest.fail("migrated a database already at head"))
+    client = make_app(tmp_path, bundled_index).test_client()
+    assert ask(client, "What about fathers?")["answer_id"]

@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import OperationalError, ProgrammingError
 
 log = logging.getLogger("qa_service.store")
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -19,6 +20,10 @@ BUSY_TIMEOUT_MS = 5000        # a writer waits this long for another worker's wr
 CONNECT_TIMEOUT_S = 3         # an unreachable server costs a request at most this long, then is skipped
 STATEMENT_TIMEOUT_MS = 5000
 _MIGRATION_LOCK = 4_713_001   # PostgreSQL advisory lock id: one server migrates at a time
+# The newest migration in migrations/versions (a test keeps this in step with alembic's head). A
+# database already there is not handed to alembic at all: loading alembic and its scripts was a
+# third of a worker's start-up (issue 16, cold start).
+HEAD_REVISION = "0001"
 
 
 def database_url(setting: str, instance_dir: Path) -> URL:
@@ -88,6 +93,19 @@ def _file_lock(path: Path | None) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def at_head(engine: Engine) -> bool:
+    """Return True when the database's schema is already the newest migration."""
+    try:
+        with engine.connect() as connection:
+            return connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == HEAD_REVISION
+    except (OperationalError, ProgrammingError) as exc:
+        # A new database has no version table yet (SQLite says so with an OperationalError,
+        # PostgreSQL with a ProgrammingError): alembic creates it. Anything else is an outage.
+        if isinstance(exc, OperationalError) and "no such table" not in str(exc):
+            raise
+        return False
 
 
 def migrate(engine: Engine) -> None:
