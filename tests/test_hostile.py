@@ -290,12 +290,17 @@ def test_recycled_workers_open_the_index_first(tiny_index: Path, tmp_path: Path)
     try:
         seen = set(served.workers())
         statuses = []
-        for _ in range(60):  # a worker retires after 20-22 requests; its successor answers the rest
+        # A worker retires after 20-22 requests, but gevent's worker notices only within a second
+        # and answers until then, so the count per worker varies: ask until a third worker has
+        # started and answered (bounded), then check every answer and every start.
+        for _ in range(200):
             statuses.append(served.ask({"question": "What about fathers?"}, timeout=20)[0])
             seen.update(served.workers())
+            if served.log_path.read_text().count(" ready in ") >= 3 and len(statuses) >= 60:
+                break
             time.sleep(0.05)
-        assert statuses == [200] * 60
-        assert len(seen) >= 2
+        assert statuses == [200] * len(statuses)
+        assert len(seen) >= 3
     finally:
         log = served.stop()
     ready = log.count(" ready in ")
