@@ -1,12 +1,12 @@
 """Two builds of the service over HTTP, taking turns, so a slow spell of the machine hits both.
 
 python benchmarks/compare_serving.py NAME=QA_SERVICE_EXE:INDEX_DIR NAME=QA_SERVICE_EXE:INDEX_DIR
-                                     [--reps 3] [--seconds 10] [--squad PATH]
+                                     [--reps 3] [--seconds 10] [--workers 2] [--squad PATH]
 
 Each side is a `qa-service` executable (for example another checkout's `.venv/bin/qa-service`)
-and an index that checkout built. For every repetition, each side in turn is started with two
-workers on a free localhost port, warmed for 5 s at concurrency 8, then measured with wrk for
-`--seconds` at concurrency 1 and at 8, and stopped. Questions are SQuAD dev's (every 11th). It
+and an index that checkout built. For every repetition, each side in turn is started with
+`--workers` workers (two by default) on a free localhost port, warmed for 5 s at concurrency 8,
+then measured with wrk for `--seconds` at concurrency 1 and at 8, and stopped. Questions are SQuAD dev's (every 11th). It
 prints one line per run and the mean of each side, with the ratio of the first side to the
 second. Only 127.0.0.1 is contacted; every phase is bounded in time.
 """
@@ -31,11 +31,11 @@ from scale import wait_healthy, wrk_phase  # noqa: E402
 from squad import DEFAULT_DATA, machine, revision  # noqa: E402
 
 
-def measure(exe: str, index: str, questions_file: Path, seconds: int) -> dict[str, float]:
+def measure(exe: str, index: str, questions_file: Path, seconds: int, workers: int = 2) -> dict[str, float]:
     """Serve one side, warm it, and return its c1 p50 / p99 (ms) and c8 req/s and errors."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen([exe, "serve", "--workers", "2", "--port", str(port), "--index", index],
+    server = subprocess.Popen([exe, "serve", "--workers", str(workers), "--port", str(port), "--index", index],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     try:
         wait_healthy(base)
@@ -54,6 +54,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("sides", nargs=2, help="NAME=QA_SERVICE_EXE:INDEX_DIR")
     parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--squad", type=Path, default=DEFAULT_DATA)
     args = parser.parse_args(argv)
     sides = []
@@ -73,7 +74,7 @@ def main(argv: list[str] | None = None) -> None:
         questions_file.write_text("\n".join(json.dumps(q) for q in questions) + "\n", encoding="utf-8")
         for rep in range(args.reps):
             for name, exe, index in sides:
-                result = measure(exe, index, questions_file, args.seconds)
+                result = measure(exe, index, questions_file, args.seconds, args.workers)
                 runs[name].append(result)
                 print(f"run {rep + 1} {name}: c1 p50 {result['c1_p50']:.1f} ms, p99 {result['c1_p99']:.1f} ms; "
                       f"c8 {result['c8_rps']:.1f} req/s; errors {result['errors']:.0f}", flush=True)
