@@ -289,10 +289,10 @@ def test_the_head_revision_the_store_checks_is_alembics_head() -> None:
 
 
 def test_a_database_already_at_head_is_not_migrated_again(tmp_path: Path, bundled_index: Path, monkeypatch) -> None:
-    from qa_service.store import engine, store
+    from qa_service.store import store
 
     make_app(tmp_path, bundled_index)  # creates and migrates the database
     store._migrated.clear()  # as a new worker process would start
-    monkeypatch.setattr(engine, "migrate", lambda _engine: pytest.fail("migrated a database already at head"))
+    monkeypatch.setattr("alembic.command.upgrade", lambda *_a: pytest.fail("migrated a database already at head"))
     client = make_app(tmp_path, bundled_index).test_client()
     assert ask(client, "What about fathers?")["answer_id"]

@@ -308,9 +308,10 @@ def ask(index: OpenIndex, question: str, limit: int = 5, history: list[str] | No
         if hit.passage.id in shown:
             repeated = True
             continue
-        text = best_unit(hit.passage.text, unit_weights, cue, is_statement(hit.passage), ranking)
+        whole = is_statement(hit.passage)
+        text = best_unit(hit.passage.text, unit_weights, cue, whole, ranking)
         items: list[str] = []
-        if not is_statement(hit.passage):  # "These included …" gets what it refers to; lists stay lists
+        if not whole:  # "These included …" gets what it refers to; lists stay lists
             text, items = complete(hit.passage.text, text, several, ranking.follow_on)
         key = " ".join(analyze(text))
         if key in seen:  # the same words cited twice add nothing

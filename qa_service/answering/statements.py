@@ -61,8 +61,8 @@ def complete(passage: str, text: str, several: bool, follow: bool = True) -> tup
                     start, end = min(start, spans[m][0]), max(end, spans[m][1])
                     n = min(n, m)
                     break
-    last = _sentence_at(spans, end - 1)
-    if follow and not items and last is not None and last + 1 < len(spans) and end >= spans[last][1] \
+    last = _sentence_at(spans, end - 1) if follow and not items else None
+    if last is not None and last + 1 < len(spans) and end >= spans[last][1] \
             and REFERS_BACK.match(passage[spans[last + 1][0]:]):
         end = spans[last + 1][1]
     first = _sentence_at(spans, start)

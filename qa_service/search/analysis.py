@@ -61,7 +61,6 @@ _TOKEN = re.compile(TOKEN)
 _stemmer = stemmer_for_language("en")
 
 
-@lru_cache(maxsize=TERM_CACHE_ENTRIES)
 def _term(word: str) -> str | None:
     """Return a word's index term, or None for a stop word."""
     # Lowercase after tokenizing, as Whoosh does: lowercasing first changes some tokens ("İ").
@@ -69,9 +68,11 @@ def _term(word: str) -> str | None:
     return None if lower in STOP_WORDS else _stemmer(lower)
 
 
+_cached_term = lru_cache(maxsize=TERM_CACHE_ENTRIES)(_term)
+
+
 def terms_of(text: str) -> list[str]:
     """Return the same terms as make_analyzer(), several times faster (no Whoosh token objects)."""
     words = _TOKEN.findall(normalize(text))
-    if words and max(map(len, words)) > STEM_CACHE_WORD:  # rare: keep huge words out of the cache
-        return [t for t in (_term.__wrapped__(w) if len(w) > STEM_CACHE_WORD else _term(w) for w in words) if t is not None]
-    return [t for t in map(_term, words) if t is not None]
+    terms = (_cached_term(w) if len(w) <= STEM_CACHE_WORD else _term(w) for w in words)
+    return [t for t in terms if t is not None]

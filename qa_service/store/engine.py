@@ -110,6 +110,8 @@ def at_head(engine: Engine) -> bool:
 
 def migrate(engine: Engine) -> None:
     """Bring the schema to the newest migration; workers starting together take turns."""
+    if at_head(engine):
+        return
     from alembic import command
     from alembic.config import Config
     from alembic.runtime.migration import MigrationContext

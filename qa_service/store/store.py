@@ -92,8 +92,7 @@ class Store:
         if key not in _migrated:
             with _migrating:
                 if key not in _migrated:
-                    if not engines.at_head(self._engine):
-                        engines.migrate(self._engine)
+                    engines.migrate(self._engine)
                     _migrated.add(key)
         return self._engine
 
