@@ -205,6 +205,13 @@ def warm(worker) -> None:  # type: ignore[no-untyped-def]
              index.version)
 
 
+def write_log(_arbiter, worker) -> None:  # type: ignore[no-untyped-def]
+    """gunicorn worker_exit: store the answers still waiting for the question log."""
+    services = getattr(getattr(worker, "wsgi", None), "extensions", {}).get("qa")
+    if services is not None:
+        services.store.flush()
+
+
 class _Gunicorn(BaseApplication):
     def __init__(self, options: Mapping[str, object], app_config: Mapping[str, object]) -> None:
         self.options = dict(options)
@@ -240,6 +247,7 @@ def gunicorn_options(host: str, port: int, workers: int, timeout: int = 30,
         "max_requests": max_requests,                        # 0 = never recycle
         "max_requests_jitter": max_requests // 10 if max_requests else 0,
         "post_worker_init": warm,
+        "worker_exit": write_log,
         "limit_request_line": 8190,
         "limit_request_fields": 100,
         "accesslog": None,           # the app logs one line per request itself

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import re
+import sqlite3
+import time
+from contextlib import closing
 from datetime import timedelta
 from pathlib import Path
 
@@ -48,6 +51,7 @@ def ask(client, question: str) -> dict:
 def test_every_answer_is_logged_with_an_opaque_id(app, client) -> None:
     first, second = ask(client, "What about fathers?"), ask(client, "What is the capital of France?")
     assert re.fullmatch(r"[0-9a-f]{32}", first["answer_id"]) and first["answer_id"] != second["answer_id"]
+    app.extensions["qa"].store.flush()  # answers are written in batches
     with app.extensions["qa"].store.connect() as conn:
         rows = {r.answer_id: r for r in conn.execute(select(questions))}
     row = rows[first["answer_id"]]
@@ -55,6 +59,36 @@ def test_every_answer_is_logged_with_an_opaque_id(app, client) -> None:
     assert row.passage_ids == [f["citation"]["passage_id"] for f in first["findings"]]
     assert row.took_ms == first["took_ms"]
     assert rows[second["answer_id"]].found is False and rows[second["answer_id"]].passage_ids == []
+
+
+def logged_ids(database: Path) -> set[str]:
+    """Return the answer ids in the log, read with a connection of its own (as another process would)."""
+    with closing(sqlite3.connect(database)) as conn:
+        return {answer_id for (answer_id,) in conn.execute("SELECT answer_id FROM questions")}
+
+
+def test_the_writer_stores_answers_without_being_asked(client, tmp_path: Path) -> None:
+    answer_id = ask(client, "What about fathers?")["answer_id"]
+    deadline = time.monotonic() + 10
+    while answer_id not in logged_ids(tmp_path / "qa.sqlite3") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert answer_id in logged_ids(tmp_path / "qa.sqlite3")
+
+
+def test_closing_the_store_writes_what_is_pending(tmp_path: Path, bundled_index: Path, monkeypatch) -> None:
+    monkeypatch.setattr("qa_service.store.store.LOG_FLUSH_SECONDS", 600)  # the writer would wait
+    app = make_app(tmp_path, bundled_index)
+    answer_ids = {ask(app.test_client(), q)["answer_id"] for q in ["What about fathers?", "Who won the cup?"]}
+    assert not answer_ids & logged_ids(tmp_path / "qa.sqlite3")
+    app.extensions["qa"].store.close()  # what a worker does as it exits
+    assert answer_ids <= logged_ids(tmp_path / "qa.sqlite3")
+
+
+def test_feedback_finds_an_answer_another_worker_has_not_written_yet(tmp_path: Path, bundled_index: Path) -> None:
+    one, other = make_app(tmp_path, bundled_index), make_app(tmp_path, bundled_index)
+    answer_id = ask(one.test_client(), "What about fathers?")["answer_id"]
+    response = other.test_client().post("/api/feedback", json={"answer_id": answer_id, "helpful": True})
+    assert response.status_code == 201 and response.get_json()["answer_id"] == answer_id
 
 
 def test_feedback_is_stored_and_returns_201_with_its_id(app, client) -> None:

@@ -24,16 +24,20 @@ def storable(text: str) -> str:
 _INSERT = insert(questions)
 
 
-def record(conn: Connection, answer_id: str, now: datetime, question: str | None, found: bool,
-           passage_ids: list[str], index_version: str, took_ms: float) -> None:
-    """Add one answer to the log; `question` is None when questions are not logged."""
-    # One prepared statement with the row as parameters: building `.values(...)` anew for every
+def row(answer_id: str, now: datetime, question: str | None, found: bool, passage_ids: list[str],
+        index_version: str, took_ms: float) -> dict[str, object]:
+    """Return one answer as a log row; `question` is None when questions are not logged."""
+    return {"answer_id": answer_id, "asked_at": now, "found": found, "passage_ids": passage_ids,
+            "question": None if question is None else storable(question),
+            "question_key": None if question is None else storable(question_key(question)),
+            "index_version": index_version[:64], "took_ms": took_ms}
+
+
+def record(conn: Connection, rows: list[dict[str, object]]) -> None:
+    """Add answers to the log in one statement."""
+    # One prepared statement with the rows as parameters: building `.values(...)` anew for every
     # answer cost more than the database's own commit.
-    conn.execute(_INSERT, {
-        "answer_id": answer_id, "asked_at": now, "found": found, "passage_ids": passage_ids,
-        "question": None if question is None else storable(question),
-        "question_key": None if question is None else storable(question_key(question)),
-        "index_version": index_version[:64], "took_ms": took_ms})
+    conn.execute(_INSERT, rows)
 
 
 def prune(conn: Connection, cutoff: datetime) -> None:
