@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import asdict, dataclass, field, replace
+from typing import NamedTuple
 
 from qa_service.answering import thesaurus
 from qa_service.answering.cues import expected_answer, satisfies
@@ -88,18 +89,31 @@ class QuestionError(ValueError):
     """A question that cannot be asked (empty, or only whitespace)."""
 
 
-def _units_size(key: tuple, value: tuple[tuple[str, frozenset[str], tuple[str, ...]], ...]) -> int:
-    # Each piece's text (about 2 bytes a character) plus ~110 bytes a term: its frozenset slot
-    # and its place in the ordered tuple.
-    return sum(2 * len(piece) + 110 * len(terms) + 180 for piece, terms, _seq in value) + 2 * len(str(key[0]))
+class Units(NamedTuple):
+    """A passage's sentences or clauses, each with its index terms as a lookup table and in order."""
+
+    # Parallel tuples of strings and of string-keyed dicts, not a tuple per piece with a frozenset:
+    # tuples of strings and dicts of strings drop out of the garbage collector's view, so the
+    # thousands of cached passages stop lengthening every collection (issue 16, the c1 tail).
+    pieces: tuple[str, ...]
+    terms: tuple[dict[str, None], ...]
+    ordered: tuple[tuple[str, ...], ...]
+
+
+def _units_size(key: tuple, value: Units) -> int:
+    # Each piece's text (about 2 bytes a character) plus ~110 bytes a term: its dict slot and its
+    # place in the ordered tuple.
+    return sum(2 * len(piece) + 110 * len(terms) + 180 for piece, terms in zip(value.pieces, value.terms)) \
+        + 2 * len(str(key[0]))
 
 
 # A few thousand passages cover a worker's working set; a few huge passages cannot blow past it.
 @bounded_cache(entries=4096, max_bytes=16 * 1024 * 1024, size=_units_size)
-def unit_terms(passage: str, whole: bool = False) -> tuple[tuple[str, frozenset[str], tuple[str, ...]], ...]:
-    """Return a passage's sentences and clauses (or the passage itself) with their index terms, as a set and in order."""
-    pieces = [passage.strip()] if whole else units(passage)
-    return tuple((piece, frozenset(terms), tuple(terms)) for piece in pieces for terms in [analyze(piece)])
+def unit_terms(passage: str, whole: bool = False) -> Units:
+    """Return a passage's sentences and clauses (or the passage itself) with their index terms."""
+    pieces = tuple([passage.strip()] if whole else units(passage))
+    ordered = tuple(tuple(analyze(piece)) for piece in pieces)
+    return Units(pieces, tuple(dict.fromkeys(terms) for terms in ordered), ordered)
 
 
 def is_statement(passage: Passage) -> bool:
@@ -113,7 +127,8 @@ def best_unit(passage: str, weights: dict[str, float], cue: re.Pattern[str] | No
     """Return the clause or sentence of a passage that carries most of the question's weight."""
     best, best_score = passage.strip(), -1.0
     bonus = ranking.cue_boost * sum(weights.values())
-    for piece, terms, _sequence in unit_terms(passage, whole):
+    found = unit_terms(passage, whole)
+    for piece, terms in zip(found.pieces, found.terms):
         score = sum(w for t, w in weights.items() if t in terms)
         score += bonus if satisfies(cue, piece) else 0.0
         if score > best_score:  # strict: the earlier piece wins a tie
@@ -131,8 +146,9 @@ def sentence_share(passage: str, weights: dict[str, float], aliases: dict[str, s
     if not total:
         return 0.0
     aliases = aliases or {}
-    return max((sum(w for t, w in weights.items() if t in context or t in terms or aliases.get(t, set()) & terms)
-                for _piece, terms, _sequence in unit_terms(passage, whole)), default=0.0) / total
+    return max((sum(w for t, w in weights.items()
+                    if t in context or t in terms or any(a in terms for a in aliases.get(t, ())))
+                for terms in unit_terms(passage, whole).terms), default=0.0) / total
 
 
 def page_text(c: Citation) -> str:
@@ -187,7 +203,7 @@ def proximity_share(passage: str, pairs: list[tuple[str, str, float]], window: i
     positions: dict[str, list[int]] = {}
     # The pieces' terms in order are the passage's terms in order (pieces split at whitespace
     # and drop only stop words), so the sentence picker's analysis serves here too.
-    sequence = (term for _piece, _terms, ordered in unit_terms(passage, whole) for term in ordered)
+    sequence = (term for ordered in unit_terms(passage, whole).ordered for term in ordered)
     for n, term in enumerate(sequence):
         if term in wanted:
             positions.setdefault(term, []).append(n)

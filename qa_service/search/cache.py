@@ -41,7 +41,10 @@ class BoundedCache(Generic[K, V]):
     def __init__(self, entries: int, max_bytes: int, size: Callable[[K, V], int] | None = None) -> None:
         self.entries, self.max_bytes = entries, max_bytes
         self._size = size or (lambda key, value: approx_size(key) + approx_size(value))
-        self._items: OrderedDict[K, tuple[V, int]] = OrderedDict()
+        # Values and their costs apart, not as (value, cost) pairs: a pair holding a container is
+        # one more object every garbage collection walks, for each of thousands of entries.
+        self._items: OrderedDict[K, V] = OrderedDict()
+        self._costs: dict[K, int] = {}
         self.nbytes = 0
         self._lock = threading.Lock()
 
@@ -54,31 +57,32 @@ class BoundedCache(Generic[K, V]):
     def get(self, key: K, default: V | None = None) -> V | None:
         """Return the value for key (and mark it recently used), or default."""
         with self._lock:
-            hit = self._items.get(key)
-            if hit is None:
+            if key not in self._items:
                 return default
             self._items.move_to_end(key)
-            return hit[0]
+            return self._items[key]
 
     def put(self, key: K, value: V) -> None:
         """Remember a value; evict least recently used entries past either limit."""
         cost = self._size(key, value) + OVERHEAD
         with self._lock:
-            old = self._items.pop(key, None)
-            if old is not None:
-                self.nbytes -= old[1]
+            if key in self._items:
+                del self._items[key]
+                self.nbytes -= self._costs.pop(key)
             if cost > self.max_bytes:  # larger than the whole cache: not kept at all
                 return
-            self._items[key] = (value, cost)
+            self._items[key] = value
+            self._costs[key] = cost
             self.nbytes += cost
             while len(self._items) > self.entries or self.nbytes > self.max_bytes:
-                _key, (_value, freed) = self._items.popitem(last=False)
-                self.nbytes -= freed
+                old, _value = self._items.popitem(last=False)
+                self.nbytes -= self._costs.pop(old)
 
     def clear(self) -> None:
         """Forget everything."""
         with self._lock:
             self._items.clear()
+            self._costs.clear()
             self.nbytes = 0
 
 

@@ -43,7 +43,7 @@ LIST_CACHE_ENTRIES = 20_000
 IDF_CACHE_ENTRIES = 30_000    # (field, term) → IDF; Whoosh's doc_frequency walks every segment
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PostingList:
     """One (field, term)'s postings: document numbers and BM25's term-frequency part, precomputed."""
 
