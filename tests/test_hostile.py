@@ -11,10 +11,12 @@ from __future__ import annotations
 import http.client
 import json
 import socket
+import sqlite3
 import subprocess
 import sys
 import threading
 import time
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -308,3 +310,17 @@ def test_recycled_workers_open_the_index_first(tiny_index: Path, tmp_path: Path)
     ready = log.count(" ready in ")
     assert ready >= 3, log  # each new worker opened and warmed its index before taking requests
     assert " 500 " not in log and "Traceback" not in log
+
+
+def test_answers_logged_just_before_a_stop_are_kept(tiny_index: Path, tmp_path: Path, monkeypatch) -> None:
+    """The question log is written in batches; a worker that is stopped writes what it holds."""
+    database = tmp_path / "qa.sqlite3"
+    monkeypatch.setenv("QA_DATABASE_URL", f"sqlite:///{database}")
+    served = Served(tiny_index, tmp_path / "serve.log", "--workers", "1")
+    try:
+        ids = [served.ask({"question": f"fathers {n}"})[1]["answer_id"] for n in range(5)]
+    finally:
+        served.stop()  # straight after the answers, before the writer's half second has passed
+    with closing(sqlite3.connect(database)) as conn:
+        stored = {answer_id for (answer_id,) in conn.execute("SELECT answer_id FROM questions")}
+    assert set(ids) <= stored
