@@ -330,3 +330,21 @@ def test_a_database_already_at_head_is_not_migrated_again(tmp_path: Path, bundle
     monkeypatch.setattr("alembic.command.upgrade", lambda *_a: pytest.fail("migrated a database already at head"))
     client = make_app(tmp_path, bundled_index).test_client()
     assert ask(client, "What about fathers?")["answer_id"]
+
+
+def test_a_failing_log_write_is_dropped_with_a_warning_and_answering_goes_on(tmp_path: Path, bundled_index: Path,
+                                                                            caplog) -> None:
+    app = make_app(tmp_path, bundled_index)
+    client, store = app.test_client(), app.extensions["qa"].store
+    with closing(sqlite3.connect(tmp_path / "qa.sqlite3")) as conn:
+        conn.execute("ALTER TABLE questions RENAME TO questions_away")  # the write now fails
+    answer = ask(client, "What about fathers?")
+    store.flush()
+    assert answer["found"] and "question log entry dropped" in caplog.text
+    with closing(sqlite3.connect(tmp_path / "qa.sqlite3")) as conn:
+        conn.execute("ALTER TABLE questions_away RENAME TO questions")
+    later = ask(client, "Who won the cup?")
+    store.flush()
+    assert later["answer_id"] in logged_ids(tmp_path / "qa.sqlite3")
+    assert answer["answer_id"] not in logged_ids(tmp_path / "qa.sqlite3")
+    assert "is back; 1 question log entries were dropped" in caplog.text

@@ -7,9 +7,11 @@ outage costs answering nothing. Once the database is back the schema is checked 
 
 Answers are logged in batches by a writer thread: one transaction per batch instead of one per
 answer, so two workers seldom wait for SQLite's write lock (issue 16: the per-answer write was the
-whole throughput gap at 20,000 passages). A row reaches the database within LOG_FLUSH_SECONDS;
-reads in the same process write what is pending first, and feedback on an answer another worker
-has not written yet waits for it that long.
+whole throughput gap at 20,000 passages). For an SQLite file the writer is an OS thread of its own
+with its own connection (sqlite_writer.py), so under gevent a write never holds up the worker's
+other requests. A row reaches the database within about LOG_FLUSH_SECONDS; reads in the same
+process write what is pending first, and feedback on an answer another worker has not written yet
+waits for it that long.
 """
 
 from __future__ import annotations
@@ -17,10 +19,11 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -29,18 +32,28 @@ from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import InterfaceError as SAInterfaceError
 
+try:  # a gevent worker patches threads, locks and sleep; the SQLite writer needs the OS's own
+    from gevent import monkey as _monkey
+
+    _native_spawn, _native_lock = _monkey.get_original("_thread", ["start_new_thread", "allocate_lock"])
+    _native_sleep = _monkey.get_original("time", "sleep")
+except ImportError:  # pragma: no cover - gevent is installed with the service
+    import _thread
+
+    _native_spawn, _native_lock, _native_sleep = _thread.start_new_thread, _thread.allocate_lock, time.sleep
+
 from qa_service.store import engine as engines
 from qa_service.store import feedback as feedback_rows
 from qa_service.store import log as question_log
 from qa_service.store import ratelimit
 from qa_service.store.ratelimit import Rate
 from qa_service.store.records import FeedbackRecord, QuestionGroup, Trend
+from qa_service.store.sqlite_writer import SQLiteLogWriter
 
 log = logging.getLogger("qa_service.store")
 DEFAULT_RATE = Rate(600, 60)
 RETRY_SECONDS = 5.0        # after a failure, the database is left alone this long
 PRUNE_EVERY_SECONDS = 3600
-LOG_BATCH = 64             # answers written in one transaction at most
 LOG_FLUSH_SECONDS = 0.5    # an answer waits at most about this long before it is written
 LOG_PENDING_MAX = 5000     # with the database slow or down, answers past this are dropped (counted)
 _migrated: set[str] = set()  # URLs this process has brought up to date
@@ -90,8 +103,17 @@ class Store:
         self._dropped = 0
         self._pruned_at = 0.0
         self._pending: list[dict[str, object]] = []
-        self._pending_ready = threading.Condition()
         self._writer_pid = 0  # the process whose writer thread is running (threads do not survive fork)
+        self._closed = False
+        self._maintain_at = 0.0
+        path = engines.sqlite_file(self.url)
+        self._sqlite: SQLiteLogWriter | None = None
+        if path is not None:
+            self._sqlite = SQLiteLogWriter(self.url.get_dialect()(), path, engines.BUSY_TIMEOUT_MS)
+        # Native locks for a native writer thread; gevent's (when patched) for a greenlet writer,
+        # which must be able to wait for the network without holding the worker's only OS thread.
+        lock = _native_lock if self._sqlite is not None else threading.Lock
+        self._pending_lock, self._writing = lock(), lock()
 
     @property
     def where(self) -> str:
@@ -134,8 +156,12 @@ class Store:
             raise
 
     def close(self) -> None:
-        """Write pending log rows, then close every pooled connection (SQLite folds its WAL in)."""
+        """Write pending log rows, then close every connection (SQLite folds its WAL in)."""
         self.flush()
+        self._closed, self._writer_pid = True, 0  # the writer stops; a later answer starts another
+        if self._sqlite is not None:
+            with self._writing:
+                self._sqlite.close()
         if self._engine is not None:
             self._engine.dispose()
 
@@ -169,31 +195,38 @@ class Store:
         answer_id = uuid.uuid4().hex
         row = question_log.row(answer_id, utcnow(), question if self.log_questions else None, found,
                                passage_ids, index_version, took_ms)
-        with self._pending_ready:
-            if len(self._pending) >= LOG_PENDING_MAX:
-                self._count_dropped(1)
-                return answer_id
-            self._pending.append(row)
-            if len(self._pending) in (1, LOG_BATCH):  # the writer starts its wait, or stops it early
-                self._pending_ready.notify()
+        with self._pending_lock:
+            kept = len(self._pending) < LOG_PENDING_MAX
+            if kept:
+                self._pending.append(row)
+        if not kept:
+            self._count_dropped(1)
         if self._writer_pid != os.getpid():
             self._start_writer()
+        now = time.monotonic()
+        if now >= self._maintain_at and (self._dropped or now - self._pruned_at > PRUNE_EVERY_SECONDS):
+            # Hourly retention, and bringing a database that was down up to date again, happen here
+            # through SQLAlchemy, never on the native writer thread; at most every RETRY_SECONDS.
+            self._maintain_at = now + RETRY_SECONDS
+            with contextlib.suppress(StoreUnavailable):
+                self.prune()
         return answer_id
 
     def _start_writer(self) -> None:
         with _migrating:
-            if self._writer_pid != os.getpid():
-                self._writer_pid = os.getpid()
-                threading.Thread(target=self._write_pending, name="qa-question-log", daemon=True).start()
+            if self._writer_pid == os.getpid():
+                return
+            self._writer_pid, self._closed = os.getpid(), False
+            if self._sqlite is not None:
+                _native_spawn(self._write_pending, (_native_sleep,))
+            else:
+                threading.Thread(target=self._write_pending, args=(time.sleep,), name="qa-question-log",
+                                 daemon=True).start()
 
-    def _write_pending(self) -> None:
-        # Wait for a first answer, then for a full batch or LOG_FLUSH_SECONDS, whichever comes first.
-        while True:
-            with self._pending_ready:
-                while not self._pending:
-                    self._pending_ready.wait()
-                if len(self._pending) < LOG_BATCH:
-                    self._pending_ready.wait(LOG_FLUSH_SECONDS)
+    def _write_pending(self, sleep: Callable[[float], object]) -> None:
+        # Every LOG_FLUSH_SECONDS, write what has been queued, until the store is closed.
+        while not self._closed:
+            sleep(LOG_FLUSH_SECONDS)
             try:
                 self.flush()
             except Exception:  # noqa: BLE001 - the writer must outlive any one failed batch
@@ -201,20 +234,25 @@ class Store:
 
     def flush(self) -> None:
         """Write the answers waiting for the log now; a database outage drops them with a warning."""
-        with self._pending_ready:
-            rows, self._pending = self._pending, []
-        if not rows:
-            return
-        try:
-            with self.connect() as conn:
-                question_log.record(conn, rows)
-            if self._dropped:
-                log.warning("database %s is back; %d question log entries were dropped", self.where, self._dropped)
-                self._dropped = 0
-            if time.monotonic() - self._pruned_at > PRUNE_EVERY_SECONDS:
-                self.prune()
-        except StoreUnavailable:
-            self._count_dropped(len(rows))
+        with self._writing:
+            with self._pending_lock:
+                rows, self._pending = self._pending, []
+            if not rows:
+                return
+            try:
+                if self._sqlite is not None:
+                    self._sqlite.write(rows)
+                else:
+                    with self.connect() as conn:
+                        question_log.record(conn, rows)
+            except (StoreUnavailable, sqlite3.Error) as exc:
+                if isinstance(exc, sqlite3.Error):
+                    self._failed(exc)  # logged once an outage, as for every other use of the store
+                self._count_dropped(len(rows))
+                return
+        if self._dropped:
+            log.warning("database %s is back; %d question log entries were dropped", self.where, self._dropped)
+            self._dropped = 0
 
     def _count_dropped(self, count: int) -> None:
         if not self._dropped:
