@@ -48,6 +48,13 @@ def measure(exe: str, index: str, questions_file: Path, seconds: int, workers: i
     return {"c1_p50": c1["p50"], "c1_p99": c1["p99"], "c8_rps": c8["rps"], "errors": c1["errors"] + c8["errors"]}
 
 
+def parse_side(side: str) -> tuple[str, str, str] | None:
+    """Return NAME, EXECUTABLE and INDEX_DIR of "NAME=EXECUTABLE:INDEX_DIR", or None when malformed."""
+    name, _, rest = side.partition("=")
+    exe, _, index = rest.partition(":")
+    return (name, exe, index) if name and exe and index else None
+
+
 def main(argv: list[str] | None = None) -> None:
     """Measure both sides in turn and print each run and the means."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -59,11 +66,10 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     sides = []
     for side in args.sides:
-        name, _, rest = side.partition("=")
-        exe, _, index = rest.partition(":")
-        if not (name and exe and index):
+        parsed = parse_side(side)
+        if parsed is None:
             parser.error(f"{side!r}: expected NAME=QA_SERVICE_EXE:INDEX_DIR")
-        sides.append((name, exe, index))
+        sides.append(parsed)
     print(f"Command: {shlex.join([sys.executable, *sys.argv])}")
     print(f"Machine: {machine()}; this checkout: {revision()}")
     articles = json.loads(args.squad.read_text(encoding="utf-8"))["data"]

@@ -84,16 +84,17 @@ def main() -> None:
     if not args.sides:
         parser.error("name at least one side: NAME=PYTHON:INDEX_DIR")
     sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from compare_serving import parse_side
     from squad import machine, revision
 
     print("Command:", " ".join([sys.executable, *sys.argv]))
     print(f"Machine: {machine()}; this checkout: {revision()}")
     results: list[tuple[str, dict]] = []
     for side in args.sides:
-        name, _, rest = side.partition("=")
-        python, _, index = rest.partition(":")
-        if not (name and python and index):
+        parsed = parse_side(side)
+        if parsed is None:
             parser.error(f"{side!r}: expected NAME=PYTHON:INDEX_DIR")
+        name, python, index = parsed
         done = subprocess.run([python, __file__, "--squad", str(args.squad), "--child", index, str(args.questions)],
                               capture_output=True, text=True, timeout=1800, check=False)
         if done.returncode != 0:

@@ -333,7 +333,8 @@ def test_a_database_already_at_head_is_not_migrated_again(tmp_path: Path, bundle
 
 
 def test_a_failing_log_write_is_dropped_with_a_warning_and_answering_goes_on(tmp_path: Path, bundled_index: Path,
-                                                                            caplog) -> None:
+                                                                            caplog, monkeypatch) -> None:
+    monkeypatch.setattr("qa_service.store.store.RETRY_SECONDS", 0.0)  # no pause before trying again
     app = make_app(tmp_path, bundled_index)
     client, store = app.test_client(), app.extensions["qa"].store
     with closing(sqlite3.connect(tmp_path / "qa.sqlite3")) as conn:

@@ -18,7 +18,8 @@ import numpy as np
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
-OVERHEAD = 160  # bytes an entry costs beyond its key and value: the dict slot, links, tuple
+OVERHEAD = 160  # bytes an entry costs beyond its key and value: the dict slots and links
+_MISSING = object()
 
 
 def approx_size(obj: object, _depth: int = 0) -> int:
@@ -57,18 +58,20 @@ class BoundedCache(Generic[K, V]):
     def get(self, key: K, default: V | None = None) -> V | None:
         """Return the value for key (and mark it recently used), or default."""
         with self._lock:
-            if key not in self._items:
+            value = self._items.get(key, _MISSING)
+            if value is _MISSING:
                 return default
             self._items.move_to_end(key)
-            return self._items[key]
+            return value  # type: ignore[return-value]
 
     def put(self, key: K, value: V) -> None:
         """Remember a value; evict least recently used entries past either limit."""
         cost = self._size(key, value) + OVERHEAD
         with self._lock:
-            if key in self._items:
+            old_cost = self._costs.pop(key, None)
+            if old_cost is not None:
                 del self._items[key]
-                self.nbytes -= self._costs.pop(key)
+                self.nbytes -= old_cost
             if cost > self.max_bytes:  # larger than the whole cache: not kept at all
                 return
             self._items[key] = value

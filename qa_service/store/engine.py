@@ -43,6 +43,16 @@ def sqlite_file(url: URL) -> Path | None:
     return Path(str(url.database))
 
 
+def set_pragmas(dbapi_connection: Any) -> None:
+    """Set what every connection to the SQLite file needs, the engine's and the log writer's alike."""
+    # WAL lets readers and one writer work at once; the busy timeout makes a second writer
+    # (another worker) wait instead of failing.
+    cursor = dbapi_connection.cursor()
+    for pragma in ("journal_mode=WAL", f"busy_timeout={BUSY_TIMEOUT_MS}", "synchronous=NORMAL", "foreign_keys=ON"):
+        cursor.execute(f"PRAGMA {pragma}")
+    cursor.close()
+
+
 def _sqlite_engine(url: URL) -> Engine:
     path = sqlite_file(url)
     if path is not None:
@@ -51,15 +61,10 @@ def _sqlite_engine(url: URL) -> Engine:
 
     @event.listens_for(engine, "connect")
     def pragmas(dbapi_connection: Any, _record: Any) -> None:
-        # WAL lets readers and one writer work at once; the busy timeout makes a second writer
-        # (another worker) wait instead of failing. The driver's own transaction handling is off
-        # so that every transaction starts with BEGIN IMMEDIATE (below).
+        # The driver's own transaction handling is off so that every transaction starts with
+        # BEGIN IMMEDIATE (below).
         dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        for pragma in ("journal_mode=WAL", f"busy_timeout={BUSY_TIMEOUT_MS}", "synchronous=NORMAL",
-                       "foreign_keys=ON"):
-            cursor.execute(f"PRAGMA {pragma}")
-        cursor.close()
+        set_pragmas(dbapi_connection)
 
     @event.listens_for(engine, "begin")
     def begin_immediate(connection: Any) -> None:

@@ -18,31 +18,31 @@ from typing import Any
 
 from sqlalchemy.engine import Dialect
 
+from qa_service.store.engine import BUSY_TIMEOUT_MS, set_pragmas
 from qa_service.store.schema import questions
 
 
 class SQLiteLogWriter:
     """Inserts question log rows into one SQLite file over a connection of its own."""
 
-    def __init__(self, dialect: Dialect, path: Path, busy_timeout_ms: int) -> None:
-        compiled = questions.insert().compile(dialect=dialect, column_keys=[
-            "answer_id", "asked_at", "question", "question_key", "found", "passage_ids", "index_version",
-            "took_ms"])
+    def __init__(self, dialect: Dialect, path: Path) -> None:
+        # Every column but the row number SQLite assigns: the keys of log.row()'s rows.
+        compiled = questions.insert().compile(dialect=dialect,
+                                              column_keys=[c.key for c in questions.c if not c.primary_key])
         self.sql = str(compiled)
         self.keys: tuple[str, ...] = tuple(compiled.positiontup or ())
         self.processors: list[Callable[[Any], Any] | None] = [
             questions.c[key].type.bind_processor(dialect) for key in self.keys]
-        self.path, self.busy_timeout_ms = path, busy_timeout_ms
+        self.path = path
         self._conn: sqlite3.Connection | None = None
 
     def _connect(self) -> sqlite3.Connection:
         if self._conn is None:
             # Callers take turns (the store holds a lock around every write), so the connection
             # may move between the writer thread and a request's thread.
-            conn = sqlite3.connect(self.path, timeout=self.busy_timeout_ms / 1000, isolation_level=None,
+            conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
                                    check_same_thread=False)
-            for pragma in ("journal_mode=WAL", f"busy_timeout={self.busy_timeout_ms}", "synchronous=NORMAL"):
-                conn.execute(f"PRAGMA {pragma}")
+            set_pragmas(conn)
             self._conn = conn
         return self._conn
 

@@ -28,19 +28,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from gevent import monkey
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import InterfaceError as SAInterfaceError
-
-try:  # a gevent worker patches threads, locks and sleep; the SQLite writer needs the OS's own
-    from gevent import monkey as _monkey
-
-    _native_spawn, _native_lock = _monkey.get_original("_thread", ["start_new_thread", "allocate_lock"])
-    _native_sleep = _monkey.get_original("time", "sleep")
-except ImportError:  # pragma: no cover - gevent is installed with the service
-    import _thread
-
-    _native_spawn, _native_lock, _native_sleep = _thread.start_new_thread, _thread.allocate_lock, time.sleep
 
 from qa_service.store import engine as engines
 from qa_service.store import feedback as feedback_rows
@@ -58,6 +49,10 @@ LOG_FLUSH_SECONDS = 0.5    # an answer waits at most about this long before it i
 LOG_PENDING_MAX = 5000     # with the database slow or down, answers past this are dropped (counted)
 _migrated: set[str] = set()  # URLs this process has brought up to date
 _migrating = threading.Lock()
+# A gevent worker patches threads, locks and sleep; the SQLite log writer needs the OS's own
+# (these are the standard library's whether or not anything was patched).
+_native_spawn, _native_lock = monkey.get_original("_thread", ["start_new_thread", "allocate_lock"])
+_native_sleep = monkey.get_original("time", "sleep")
 
 
 class StoreUnavailable(Exception):
@@ -109,7 +104,7 @@ class Store:
         path = engines.sqlite_file(self.url)
         self._sqlite: SQLiteLogWriter | None = None
         if path is not None:
-            self._sqlite = SQLiteLogWriter(self.url.get_dialect()(), path, engines.BUSY_TIMEOUT_MS)
+            self._sqlite = SQLiteLogWriter(self.url.get_dialect()(), path)
         # Native locks for a native writer thread; gevent's (when patched) for a greenlet writer,
         # which must be able to wait for the network without holding the worker's only OS thread.
         lock = _native_lock if self._sqlite is not None else threading.Lock
@@ -139,11 +134,15 @@ class Store:
             log.warning("database %s unavailable (%s); retrying in %.0f s", self.where, reason, RETRY_SECONDS)
         return StoreUnavailable(f"the database is unavailable: {type(exc).__name__}")
 
+    def _not_resting(self) -> None:
+        # After a failure the database is left alone for RETRY_SECONDS, by every path to it.
+        if time.monotonic() < self._down_until:
+            raise StoreUnavailable("the database is unavailable (retrying shortly)")
+
     @contextlib.contextmanager
     def connect(self) -> Iterator[Connection]:
         """Yield a connection in a transaction (committed on success); StoreUnavailable when down."""
-        if time.monotonic() < self._down_until:
-            raise StoreUnavailable("the database is unavailable (retrying shortly)")
+        self._not_resting()
         try:
             engine = self._open()
             with engine.begin() as conn:
@@ -184,8 +183,7 @@ class Store:
 
     def prune(self) -> None:
         """Delete log rows and feedback older than QA_LOG_DAYS."""
-        self.flush()
-        with self.connect() as conn:
+        with self._current() as conn:
             question_log.prune(conn, utcnow() - timedelta(days=self.log_days))
         self._pruned_at = time.monotonic()
 
@@ -199,9 +197,12 @@ class Store:
             kept = len(self._pending) < LOG_PENDING_MAX
             if kept:
                 self._pending.append(row)
+            start = self._writer_pid != os.getpid()  # the first answer of this process (or since close)
+            if start:
+                self._writer_pid, self._closed = os.getpid(), False
         if not kept:
             self._count_dropped(1)
-        if self._writer_pid != os.getpid():
+        if start:
             self._start_writer()
         now = time.monotonic()
         if now >= self._maintain_at and (self._dropped or now - self._pruned_at > PRUNE_EVERY_SECONDS):
@@ -213,15 +214,11 @@ class Store:
         return answer_id
 
     def _start_writer(self) -> None:
-        with _migrating:
-            if self._writer_pid == os.getpid():
-                return
-            self._writer_pid, self._closed = os.getpid(), False
-            if self._sqlite is not None:
-                _native_spawn(self._write_pending, (_native_sleep,))
-            else:
-                threading.Thread(target=self._write_pending, args=(time.sleep,), name="qa-question-log",
-                                 daemon=True).start()
+        if self._sqlite is not None:
+            _native_spawn(self._write_pending, (_native_sleep,))
+        else:
+            threading.Thread(target=self._write_pending, args=(time.sleep,), name="qa-question-log",
+                             daemon=True).start()
 
     def _write_pending(self, sleep: Callable[[float], object]) -> None:
         # Every LOG_FLUSH_SECONDS, write what has been queued, until the store is closed.
@@ -240,19 +237,31 @@ class Store:
             if not rows:
                 return
             try:
-                if self._sqlite is not None:
-                    self._sqlite.write(rows)
-                else:
-                    with self.connect() as conn:
-                        question_log.record(conn, rows)
-            except (StoreUnavailable, sqlite3.Error) as exc:
-                if isinstance(exc, sqlite3.Error):
-                    self._failed(exc)  # logged once an outage, as for every other use of the store
+                self._write_rows(rows)
+            except StoreUnavailable:
                 self._count_dropped(len(rows))
                 return
         if self._dropped:
             log.warning("database %s is back; %d question log entries were dropped", self.where, self._dropped)
             self._dropped = 0
+
+    def _write_rows(self, rows: list[dict[str, object]]) -> None:
+        if self._sqlite is None:
+            with self.connect() as conn:
+                question_log.record(conn, rows)
+            return
+        self._not_resting()
+        try:
+            self._sqlite.write(rows)
+        except sqlite3.Error as exc:  # an outage like any other: logged once, then tried again later
+            raise self._failed(exc) from exc
+
+    @contextlib.contextmanager
+    def _current(self) -> Iterator[Connection]:
+        """Yield a connection that sees every answer this process has logged (pending ones written first)."""
+        self.flush()
+        with self.connect() as conn:
+            yield conn
 
     def _count_dropped(self, count: int) -> None:
         if not self._dropped:
@@ -298,23 +307,20 @@ class Store:
 
     def questions(self, found: bool | None = None, limit: int = 100) -> list[QuestionGroup]:
         """Return logged questions grouped, most asked first (only unanswered ones with found=False)."""
-        self.flush()
-        with self.connect() as conn:
+        with self._current() as conn:
             return question_log.groups(conn, found, limit)
 
     def feedback(self, limit: int = 100, helpful: bool | None = None) -> list[FeedbackRecord]:
         """Return feedback, newest first."""
-        with self.connect() as conn:
+        with self._current() as conn:
             return feedback_rows.recent(conn, limit, helpful)
 
     def trends(self, weeks: int = 8, top: int = 10) -> tuple[Trend, list[Trend]]:
         """Return all questions per week over the last weeks, and the most asked questions' weeks."""
-        self.flush()
-        with self.connect() as conn:
+        with self._current() as conn:
             return question_log.trends(conn, utcnow(), weeks, top)
 
     def gold_lines(self, since: datetime | None = None) -> list[str]:
         """Return the feedback as a gold set in `qa-service eval`'s format (see feedback.gold_lines)."""
-        self.flush()
-        with self.connect() as conn:
+        with self._current() as conn:
             return list(feedback_rows.gold_lines(conn, since))
