@@ -208,3 +208,48 @@ def test_question_words_side_by_side_rank_above_the_same_words_apart(tmp_path) -
     assert found.findings[0].score > found.findings[1].score
     plain = ask(index, "Who made home visits?", limit=2, ranking=replace(RANKING, proximity_boost=0.0))
     assert plain.findings[0].score == pytest.approx(plain.findings[1].score, rel=0.02)
+
+
+def test_a_word_the_report_writes_in_two_parts_is_searched_as_those_parts(bundled) -> None:
+    from dataclasses import replace
+
+    from qa_service.answering.ranking import RANKING
+
+    question = "What went wrong with prebirth assessments?"  # the report writes "pre-birth"
+    answer = ask(bundled, question)
+    assert answer.did_you_mean == "What went wrong with pre birth assessments?"
+    assert "pre-birth assessments" in answer.findings[0].text
+    assert not ask(bundled, question, ranking=replace(RANKING, compounds=False)).found
+
+
+def compound_index(tmp_path):
+    from qa_service.search.builder import build_index
+    from qa_service.search.retrieval import IndexHolder
+    from tests.conftest import write_report
+
+    write_report(tmp_path / "content", "a", "The caseload of every social worker doubled within a year.")
+    write_report(tmp_path / "content", "b", "Each case was heard by a worker who carried a heavy load of paperwork "
+                 "for a family.\n\nSteel workers struck in 1919. The weather was hot; the test came later.",
+                 title="Another test report")
+    build_index(tmp_path / "content", tmp_path / "index")
+    return IndexHolder(tmp_path / "index").get()
+
+
+def test_words_written_apart_find_the_word_written_as_one(tmp_path) -> None:
+    from dataclasses import replace
+
+    from qa_service.answering.ranking import RANKING
+
+    index = compound_index(tmp_path)
+    question = "How did the case load of a social worker change?"
+    assert "caseload" in ask(index, question).findings[0].text
+    assert "caseload" not in ask(index, question, ranking=replace(RANKING, compounds=False)).findings[0].text
+
+
+def test_an_unknown_word_is_cut_only_into_words_some_passage_writes_side_by_side(tmp_path) -> None:
+    from qa_service.answering.query import split_compound
+
+    index = compound_index(tmp_path)
+    assert split_compound(index, "steelworkers") == "steel workers"
+    assert split_compound(index, "hottest") is None  # "hot" and "test" are known, never side by side
+    assert ask(index, "When did steelworkers strike?").findings[0].text == "Steel workers struck in 1919."

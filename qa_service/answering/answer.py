@@ -318,7 +318,9 @@ def ask(index: OpenIndex, question: str, limit: int = 5, history: list[str] | No
     repeated = False
     several = asks_for_several(question)
     for candidate in ranked:
-        if candidate.support < ranking.min_coverage:
+        # The first finding must cover enough of the question to answer it; the ones after it
+        # stand beside an answer already given, so a lower bar lets a near miss still be seen.
+        if candidate.support < (ranking.further_coverage if findings else ranking.min_coverage):
             continue
         hit = candidate.hit
         if hit.passage.id in shown:

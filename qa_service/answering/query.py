@@ -9,6 +9,7 @@ from functools import lru_cache
 
 from qa_service.answering.ranking import RANKING, Ranking
 from qa_service.answering.thesaurus import Entry
+from qa_service.search.analysis import TOKEN
 from qa_service.search.retrieval import OpenIndex, analyze, query_terms
 
 # Words that say what form the answer takes ("how many", "what year", "the name of", "what type
@@ -16,6 +17,7 @@ from qa_service.search.retrieval import OpenIndex, analyze, query_terms
 FORM_WORDS = frozenset(analyze("many much name named called type kind year years long"))
 # Lowercase words of five letters or more: shorter words have too many near neighbours ("cars" →
 # "care"), and a capitalised word is usually a name the reports simply do not hold ("Warsaw").
+_TOKEN = re.compile(TOKEN)
 _WORD = re.compile(r"(?<![\w'’])[^\W\d_A-Z][^\W\d_]{4,}(?![\w'’])")
 
 
@@ -35,7 +37,41 @@ class PreparedQuery:
 SPELLING_MAX_LETTERS, SPELLING_MAX_WORDS, SPELLING_BUDGET_S = 30, 8, 0.03
 
 
-def correct_spelling(index: OpenIndex, question: str) -> str | None:
+def split_compound(index: OpenIndex, word: str) -> str | None:
+    """Return an unknown word written as one ("steelworkers") as two words the reports write apart, or None.
+
+    Of the cuts into two known words, the commonest pair that some passage writes side by side wins.
+    """
+    cuts = []
+    for cut in range(3, len(word) - 2):  # parts of three letters or more: "pre birth"
+        first, second = analyze(word[:cut]), analyze(word[cut:])
+        if len(first) == 1 and len(second) == 1 and index.known(first[0]) and index.known(second[0]):
+            cuts.append((index.weight(first[0]) + index.weight(second[0]), cut))
+    for _weight, cut in sorted(cuts)[:3]:
+        if index.written_together(word[:cut], word[cut:]):
+            return f"{word[:cut]} {word[cut:]}"
+    return None
+
+
+def joined_words(index: OpenIndex, text: str, own: list[str]) -> dict[str, set[str]]:
+    """Return the question's neighbouring words that reports write as one ("never ending" → "neverending").
+
+    Each of the two words' terms gets the joined word's term as an alias.
+    """
+    words = _TOKEN.findall(text)
+    aliases: dict[str, set[str]] = {}
+    for first, second in zip(words, words[1:]):
+        if not (first.isalpha() and second.isalpha()):  # "11/2/10" is not the number 112
+            continue
+        parts, whole = analyze(f"{first} {second}"), analyze(first + second)
+        if len(parts) != 2 or len(whole) != 1 or whole[0] in own or not index.known(whole[0]):
+            continue
+        for term in parts:
+            aliases.setdefault(term, set()).add(whole[0])
+    return aliases
+
+
+def correct_spelling(index: OpenIndex, question: str, compounds: bool = True) -> str | None:
     """Return the question with unknown words replaced by the closest indexed word, or None.
 
     The work is capped: words over SPELLING_MAX_LETTERS letters are never looked up (a 1,000-letter
@@ -62,6 +98,8 @@ def correct_spelling(index: OpenIndex, question: str) -> str | None:
         if not found:
             found = [w for w in index.corrector.suggest(word, limit=5, maxdist=2, prefix=1)
                      if sorted(w) == sorted(word)][:1]
+        if not found and compounds:  # no near spelling: perhaps two known words written as one
+            found = [parts] if (parts := split_compound(index, word)) else []
         if not found:
             return word
         changed = True
@@ -141,7 +179,7 @@ def synonym_weight(index: OpenIndex, source: str, synonyms: set[str], ranking: R
 def prepare_query(index: OpenIndex, question: str, history: list[str] | None = None,
                   groups: tuple[tuple[Entry, ...], ...] = (), ranking: Ranking = RANKING) -> PreparedQuery:
     """Turn a question (and the conversation so far) into weighted search terms."""
-    corrected = correct_spelling(index, question) if ranking.spelling else None
+    corrected = correct_spelling(index, question, ranking.compounds) if ranking.spelling else None
     text = corrected or question
     own = query_terms(text)
     context = [t for q in (history or [])[-ranking.history_depth:] for t in query_terms(q) if t not in own]
@@ -157,6 +195,9 @@ def prepare_query(index: OpenIndex, question: str, history: list[str] | None = N
     if own:
         boosts |= {t: ranking.history_weight for t in context if t not in boosts}
     aliases, shown = expand(text, own, groups) if own else ({}, [])
+    if ranking.compounds and own:
+        for term, joined in joined_words(index, text, own).items():
+            aliases.setdefault(term, set()).update(joined)
     for source, synonyms in aliases.items():
         weight = synonym_weight(index, source, synonyms, ranking)
         boosts |= {t: weight for t in synonyms if t not in boosts}

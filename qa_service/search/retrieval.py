@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from dataclasses import dataclass, field
 from functools import cached_property
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -138,6 +140,19 @@ class OpenIndex:
     def weight(self, term: str) -> float:
         """Return a term's inverse document frequency in passage text (rare terms weigh more)."""
         return self.scorer.idf("text", term)
+
+    def written_together(self, first: str, second: str, most: int = 50) -> bool:
+        """Return True if a passage writes two words side by side ("steel workers", "pre-birth").
+
+        Positions are not indexed, so up to `most` passages holding both words are read.
+        """
+        terms = terms_of(f"{first} {second}")
+        if len(terms) != 2:
+            return False
+        beside = re.compile(rf"(?<!\w){re.escape(first)}[\s-]+{re.escape(second)}", re.IGNORECASE)
+        both = wq.And([wq.Term("text", t) for t in terms])
+        return any(beside.search(self.searcher.stored_fields(doc)["text"])
+                   for doc in islice(both.docs(self.searcher), most))
 
     def close(self) -> None:
         """Release the searcher's files."""
