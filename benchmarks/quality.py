@@ -66,6 +66,9 @@ ABLATIONS: list[tuple[str, Ranking, tuple | None]] = [
     ("report-name words not judged (old rule)", replace(RANKING, report_names="discount"), None),
     ("form words judged", replace(RANKING, judge_form_words=True), None),
     ("no spelling correction", replace(RANKING, spelling=False), None),
+    ("no compound words (\"never ending\" / NeverEnding, steelworkers → steel workers)", replace(RANKING, compounds=False), None),
+    ("findings after the first held to the first's bar (further_coverage = min_coverage)",
+     replace(RANKING, further_coverage=RANKING.min_coverage), None),
     ("no thesaurus", RANKING, ()),
 ]
 
