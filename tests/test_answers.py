@@ -78,6 +78,9 @@ def test_refusal_offers_topics_the_reports_cover(bundled) -> None:
     ("Were infants thought fragile?", "practitioners underestimated the fragility of the baby", {"baby", "newborn"}),
     ("How many SCR evaluations were there?", "482 serious case reviews", {"serious case review"}),
     ("Were teenagers treated as adults?", "young people were treated as adults", {"young people"}),
+    ("What mistakes were made with newborns?", "common recurring errors were seen", {"error", "baby"}),
+    ("When was the report released?", "26 October 2011", {"publish"}),
+    ("Who is the writer of the report?", "Corporate author(s)", {"author"}),
 ])
 def test_thesaurus_finds_synonyms_and_says_so(bundled, question: str, expected: str, synonyms: set[str]) -> None:
     answer = ask(bundled, question)
