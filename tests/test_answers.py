@@ -259,3 +259,14 @@ def test_an_unknown_word_is_cut_only_into_words_some_passage_writes_side_by_side
     assert split_compound(index, "steelworkers") == "steel workers"
     assert split_compound(index, "hottest") is None  # "hot" and "test" are known, never side by side
     assert ask(index, "When did steelworkers strike?").findings[0].text == "Steel workers struck in 1919."
+
+
+def test_known_terms_and_written_words_agree_with_the_index(bundled) -> None:
+    from qa_service.search.format import SEARCH_FIELDS
+
+    # known() reads the remembered idf instead of asking Whoosh; both must say the same.
+    for term in ["father", "birth", "ofst", "concern", "zzqx", "neverend", "2011"]:
+        truth = any(bundled.searcher.doc_frequency(name, term) for name in SEARCH_FIELDS)
+        assert bundled.known(term) is truth, term
+    assert bundled.starts_a_word("fathe") and bundled.starts_a_word("fathers")
+    assert not bundled.starts_a_word("zzqx") and not bundled.starts_a_word("fathersx")

@@ -145,10 +145,17 @@ def sentence_share(passage: str, weights: dict[str, float], aliases: dict[str, s
     total = sum(weights.values())
     if not total:
         return 0.0
-    aliases = aliases or {}
-    return max((sum(w for t, w in weights.items()
-                    if t in context or t in terms or any(a in terms for a in aliases.get(t, ())))
-                for terms in unit_terms(passage, whole).terms), default=0.0) / total
+    wanted = weights.keys()
+    always = context & wanted
+    # Set operations, not a loop over the question's words per sentence: every candidate's every
+    # sentence is scored on every question (a fifth of answering time before).
+    related = [(t, set(syn)) for t, syn in (aliases or {}).items() if t in wanted]
+    best = 0.0
+    for terms in unit_terms(passage, whole).terms:
+        inside = (wanted & terms.keys()) | always
+        inside.update(t for t, syn in related if t not in inside and not syn.isdisjoint(terms))
+        best = max(best, sum(weights[t] for t in inside))
+    return best / total
 
 
 def page_text(c: Citation) -> str:
@@ -202,11 +209,16 @@ def proximity_share(passage: str, pairs: list[tuple[str, str, float]], window: i
     wanted = {t for a, b, _w in pairs for t in (a, b)}
     positions: dict[str, list[int]] = {}
     # The pieces' terms in order are the passage's terms in order (pieces split at whitespace
-    # and drop only stop words), so the sentence picker's analysis serves here too.
-    sequence = (term for ordered in unit_terms(passage, whole).ordered for term in ordered)
-    for n, term in enumerate(sequence):
-        if term in wanted:
-            positions.setdefault(term, []).append(n)
+    # and drop only stop words), so the sentence picker's analysis serves here too; a piece
+    # holding none of the wanted terms is skipped whole.
+    found = unit_terms(passage, whole)
+    start = 0
+    for terms, ordered in zip(found.terms, found.ordered):
+        if not wanted.isdisjoint(terms):
+            for n, term in enumerate(ordered, start):
+                if term in wanted:
+                    positions.setdefault(term, []).append(n)
+        start += len(ordered)
     got = sum(w for a, b, w in pairs
               if any(abs(i - j) <= window for i in positions.get(a, ()) for j in positions.get(b, ())))
     return got / total

@@ -9,7 +9,7 @@ from functools import lru_cache
 
 from qa_service.answering.ranking import RANKING, Ranking
 from qa_service.answering.thesaurus import Entry
-from qa_service.search.analysis import TOKEN
+from qa_service.search.analysis import TOKEN, normalize, term_of
 from qa_service.search.retrieval import OpenIndex, analyze, query_terms
 
 # Words that say what form the answer takes ("how many", "what year", "the name of", "what type
@@ -54,20 +54,24 @@ def split_compound(index: OpenIndex, word: str) -> str | None:
 
 
 def joined_words(index: OpenIndex, text: str, own: list[str]) -> dict[str, set[str]]:
-    """Return the question's neighbouring words that reports write as one ("never ending" → "neverending").
+    """Return the question's neighbouring words that passages write as one ("never ending" → "neverending").
 
     Each of the two words' terms gets the joined word's term as an alias.
     """
-    words = _TOKEN.findall(text)
+    words = _TOKEN.findall(normalize(text))
     aliases: dict[str, set[str]] = {}
     for first, second in zip(words, words[1:]):
         if not (first.isalpha() and second.isalpha()):  # "11/2/10" is not the number 112
             continue
-        parts, whole = analyze(f"{first} {second}"), analyze(first + second)
-        if len(parts) != 2 or len(whole) != 1 or whole[0] in own or not index.known(whole[0]):
+        # A look in the sorted word list first ("legrand" begins "LeGrande"): most joined pairs
+        # begin no word, and asking the index about a term it has not seen costs 60-200 µs.
+        if not index.starts_a_word((first + second).lower()):
+            continue
+        parts, whole = (term_of(first), term_of(second)), term_of(first + second)
+        if None in parts or whole is None or whole in own or not index.known(whole):
             continue
         for term in parts:
-            aliases.setdefault(term, set()).add(whole[0])
+            aliases.setdefault(str(term), set()).add(whole)
     return aliases
 
 
@@ -125,19 +129,23 @@ def _entry_terms(text: str) -> tuple[str, ...]:
     return tuple(analyze(text))
 
 
-def _matches(entry: Entry, question: str, sequence: list[str]) -> bool:
+def _matches(entry: Entry, question: str, sequence: list[str], present: set[str]) -> bool:
+    # Cheap tests first (every entry of every group is tried on every question): an acronym's
+    # letters must be in the question, a phrase's first term among the question's terms.
     if entry.acronym:
-        return bool(_acronym_forms(entry, question))
-    return _contains(sequence, list(_entry_terms(entry.text)))
+        return entry.text in question and bool(_acronym_forms(entry, question))
+    terms = _entry_terms(entry.text)
+    return bool(terms) and terms[0] in present and _contains(sequence, list(terms))
 
 
 def expand(question: str, own: list[str], groups: tuple[tuple[Entry, ...], ...]) -> tuple[dict[str, set[str]], list[str]]:
     """Return synonyms for the question's words: own term → synonym terms, and the synonyms' words."""
     sequence = analyze(question)
+    present = set(sequence)
     aliases: dict[str, set[str]] = {}
     shown: list[str] = []
     for group in groups:
-        matched = [e for e in group if _matches(e, question, sequence)]
+        matched = [e for e in group if _matches(e, question, sequence, present)]
         if not matched:
             continue
         sources = {t for e in matched for t in _entry_terms(e.text)}

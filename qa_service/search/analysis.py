@@ -71,6 +71,11 @@ def _term(word: str) -> str | None:
 _cached_term = lru_cache(maxsize=TERM_CACHE_ENTRIES)(_term)
 
 
+def term_of(word: str) -> str | None:
+    """Return one word's index term (None for a stop word), as terms_of gives it."""
+    return _cached_term(word) if len(word) <= STEM_CACHE_WORD else _term(word)
+
+
 def terms_of(text: str) -> list[str]:
     """Return the same terms as make_analyzer(), several times faster (no Whoosh token objects)."""
     words = _TOKEN.findall(normalize(text))

@@ -126,6 +126,10 @@ class BM25F:
         """Return Whoosh's inverse document frequency for a term in a field."""
         return math.log(self.size / (self.searcher.doc_frequency(field, term) + 1)) + 1
 
+    def unseen_idf(self) -> float:
+        """Return the idf of a term no document holds: the largest there is."""
+        return math.log(self.size / 1) + 1
+
     def top(self, boosts: dict[str, float], limit: int, allowed: np.ndarray | None = None) -> list[Scored]:
         """Return the best documents for weighted terms, best first; ties go to the earlier document."""
         scores = np.zeros(self.size, dtype=np.float64)
