@@ -67,6 +67,7 @@ ABLATIONS: list[tuple[str, Ranking, tuple | None]] = [
     ("form words judged", replace(RANKING, judge_form_words=True), None),
     ("no spelling correction", replace(RANKING, spelling=False), None),
     ("no compound words (\"never ending\" / NeverEnding, steelworkers → steel workers)", replace(RANKING, compounds=False), None),
+    ("numbers in figures not matched to their names (\"5\" / \"five\")", replace(RANKING, numbers=False), None),
     ("findings after the first held to the first's bar (further_coverage = min_coverage)",
      replace(RANKING, further_coverage=RANKING.min_coverage), None),
     ("no thesaurus", RANKING, ()),

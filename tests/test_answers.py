@@ -270,3 +270,22 @@ def test_known_terms_and_written_words_agree_with_the_index(bundled) -> None:
         assert bundled.known(term) is truth, term
     assert bundled.starts_a_word("fathe") and bundled.starts_a_word("fathers")
     assert not bundled.starts_a_word("zzqx") and not bundled.starts_a_word("fathersx")
+
+
+def test_numbers_in_words_find_numbers_in_figures(bundled) -> None:
+    from dataclasses import replace
+
+    from qa_service.answering.ranking import RANKING
+
+    question = "What about young people over fourteen?"  # the report writes "over the age of 14"
+    assert "over the age of 14" in ask(bundled, question).findings[0].text
+    assert "over the age of 14" not in ask(bundled, question, ranking=replace(RANKING, numbers=False)).findings[0].text
+
+
+def test_number_names_go_both_ways() -> None:
+    from qa_service.answering.query import number_names
+
+    assert number_names(["articl", "5"]) == {"5": {"five"}}
+    assert number_names(["fifth", "amend"]) == {"fifth": {"5th"}}
+    assert number_names(["14", "fourteen"]) == {}  # the question already has both
+    assert number_names(["2011"]) == {}  # years stay as they are

@@ -75,6 +75,38 @@ def joined_words(index: OpenIndex, text: str, own: list[str]) -> dict[str, set[s
     return aliases
 
 
+_CARDINALS = ("zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
+              "fifteen sixteen seventeen eighteen nineteen twenty").split()
+_ORDINALS = ("- first second third fourth fifth sixth seventh eighth ninth tenth eleventh twelfth "
+             "thirteenth fourteenth fifteenth sixteenth seventeenth eighteenth nineteenth twentieth").split()
+_TENS = "twenty thirty forty fifty sixty seventy eighty ninety".split()
+
+
+def _suffix(n: int) -> str:
+    return "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+
+
+def _number_names() -> dict[str, str]:
+    """Return each number written in figures with its one-word name, both ways ("5" ↔ "five", "5th" ↔ "fifth")."""
+    pairs = [(str(n), word) for n, word in enumerate(_CARDINALS)]
+    pairs += [(f"{n}{_suffix(n)}", word) for n, word in enumerate(_ORDINALS) if n]
+    pairs += [(str(20 + 10 * n), word) for n, word in enumerate(_TENS)]
+    pairs += [(f"{20 + 10 * n}th", word[:-1] + "ieth") for n, word in enumerate(_TENS)]
+    names: dict[str, str] = {}
+    for figures, word in pairs:
+        (a,), (b,) = analyze(figures), analyze(word)
+        names[a], names[b] = b, a
+    return names
+
+
+NUMBER_NAMES = _number_names()
+
+
+def number_names(own: list[str]) -> dict[str, set[str]]:
+    """Return the question's numbers in the other writing: "article 5" also finds "Article Five"."""
+    return {term: {NUMBER_NAMES[term]} for term in own if term in NUMBER_NAMES and NUMBER_NAMES[term] not in own}
+
+
 def correct_spelling(index: OpenIndex, question: str, compounds: bool = True) -> str | None:
     """Return the question with unknown words replaced by the closest indexed word, or None.
 
@@ -206,6 +238,9 @@ def prepare_query(index: OpenIndex, question: str, history: list[str] | None = N
     if ranking.compounds and own:
         for term, joined in joined_words(index, text, own).items():
             aliases.setdefault(term, set()).update(joined)
+    if ranking.numbers:
+        for term, name in number_names(own).items():
+            aliases.setdefault(term, set()).update(name)
     for source, synonyms in aliases.items():
         weight = synonym_weight(index, source, synonyms, ranking)
         boosts |= {t: weight for t in synonyms if t not in boosts}
