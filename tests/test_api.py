@@ -103,6 +103,8 @@ BAD_ASKS = [
     ({"json": "just a string"}, 422),
     ({"json": {"question": ""}}, 422),
     ({"json": {"question": "   "}}, 422),
+    ({"json": {"question": "\x1c"}}, 422),  # whitespace to Python, not to the schema's pattern
+    ({"json": {"question": "\x1e\x1f "}}, 422),
     ({"json": {"question": 42}}, 422),
     ({"json": {"question": None}}, 422),
     ({"json": {"question": "x" * 1001}}, 422),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
+from qa_service.answering.answer import QuestionError
 from qa_service.services import Services
 from qa_service.web.body import json_body
 from qa_service.web.contract import FeedbackCreated, Health, PassageLink, ReportList, ReportPage, dump
@@ -33,8 +34,13 @@ def ask_view() -> Response:
     # History items are questions, or {question, shown}: the passages already shown are not repeated.
     questions = [h if isinstance(h, str) else h.question for h in req.history]
     shown = frozenset(p for h in req.history if not isinstance(h, str) for p in h.shown)
-    answer = svc.ask(req.question, limit=req.limit, history=questions, reports=req.reports, index=index,
-                     shown=shown)
+    try:
+        answer = svc.ask(req.question, limit=req.limit, history=questions, reports=req.reports, index=index,
+                         shown=shown)
+    except QuestionError as exc:
+        # The schema's pattern and Python disagree on a few characters: "\x1c" is not whitespace to
+        # the validator but is to str.strip(), so a question of them alone reaches here.
+        raise InvalidField(f"question: {exc}", errors=[issues_for("question", "blank", str(exc))]) from exc
     answer.answer_id = svc.store.log_answer(answer.question, answer.found,
                                             [f.citation.passage_id for f in answer.findings],
                                             answer.index_version, answer.took_ms)
