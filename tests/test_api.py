@@ -105,6 +105,7 @@ BAD_ASKS = [
     ({"json": {"question": "   "}}, 422),
     ({"json": {"question": "\x1c"}}, 422),  # whitespace to Python, not to the schema's pattern
     ({"json": {"question": "\x1e\x1f "}}, 422),
+    ({"json": {"question": "\x85\u3000"}}, 422),  # NEL: whitespace to Python and Rust, not ECMAScript
     ({"json": {"question": 42}}, 422),
     ({"json": {"question": None}}, 422),
     ({"json": {"question": "x" * 1001}}, 422),

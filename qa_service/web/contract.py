@@ -208,10 +208,16 @@ class _Strict(BaseModel):
     model_config = ConfigDict(strict=True, extra="forbid")
 
 
+# At least one character that is not whitespace to any of the three regex dialects that read this
+# pattern (the schema's ECMAScript, the validator's Rust, Python's str.strip() behind it): "\s"
+# alone differs between them on the separators \x1c-\x1f and on NEL (\x85).
+NOT_BLANK = r"[^\s\x1c-\x1f\x85]"
+
+
 @cache
 def ask_request_model(limits: Limits) -> type[BaseModel]:
     """Return the /api/ask request model for these limits (built once per set of limits)."""
-    question = Annotated[str, StringConstraints(min_length=1, max_length=limits.question_chars, pattern=r"\S")]
+    question = Annotated[str, StringConstraints(min_length=1, max_length=limits.question_chars, pattern=NOT_BLANK)]
     earlier = Annotated[str, StringConstraints(max_length=limits.question_chars)]
     report_id = Annotated[str, StringConstraints(min_length=1, max_length=REPORT_ID_CHARS)]
     passage = Annotated[str, StringConstraints(min_length=1, max_length=PASSAGE_ID_CHARS)]
