@@ -66,6 +66,7 @@ ABLATIONS: list[tuple[str, Ranking, tuple | None]] = [
     ("report-name words not judged (old rule)", replace(RANKING, report_names="discount"), None),
     ("form words judged", replace(RANKING, judge_form_words=True), None),
     ("no spelling correction", replace(RANKING, spelling=False), None),
+    ("no spelling correction of capitalised words (names)", replace(RANKING, spelling_names=False), None),
     ("no compound words (\"never ending\" / NeverEnding, steelworkers → steel workers)", replace(RANKING, compounds=False), None),
     ("numbers in figures not matched to their names (\"5\" / \"five\")", replace(RANKING, numbers=False), None),
     ("findings after the first held to the first's bar (further_coverage = min_coverage)",

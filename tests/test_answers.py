@@ -135,11 +135,18 @@ def test_a_users_thesaurus_file_extends_the_bundled_one(tmp_path) -> None:
 @pytest.mark.parametrize(("question", "fixed", "expected"), [
     ("pre-brith asessment", "pre-birth assessment", "pre-birth assessments"),
     ("What about the fathrs?", "What about the fathers?", "the role of the fathers had been marginalised"),
+    ("What about Fathrs?", "What about Fathers?", "the role of the fathers had been marginalised"),
 ])
 def test_misspelt_questions_are_corrected_with_did_you_mean(bundled, question: str, fixed: str, expected: str) -> None:
     answer = ask(bundled, question)
     assert answer.did_you_mean == fixed
     assert expected in answer.findings[0].text
+
+
+@pytest.mark.parametrize("question", ["What did Munro recommend?", "What about Warsaw?", "Did Laming say more?"])
+def test_names_the_reports_do_not_hold_are_refused_not_respelt(bundled, question: str) -> None:
+    answer = ask(bundled, question)
+    assert not answer.found and answer.did_you_mean is None
 
 
 def test_correct_spelling_leaves_known_words_alone(bundled) -> None:
@@ -289,3 +296,10 @@ def test_number_names_go_both_ways() -> None:
     assert number_names(["fifth", "amend"]) == {"fifth": {"5th"}}
     assert number_names(["14", "fourteen"]) == {}  # the question already has both
     assert number_names(["2011"]) == {}  # years stay as they are
+
+
+def test_at_most_two_capitalised_words_are_looked_up_per_question(bundled) -> None:
+    from qa_service.answering.query import SPELLING_MAX_NAMES, correct_spelling
+
+    assert SPELLING_MAX_NAMES == 2
+    assert correct_spelling(bundled, "Fathrs Fathrs Fathrs fathrs") == "Fathers Fathers Fathrs fathers"

@@ -15,10 +15,9 @@ from qa_service.search.retrieval import OpenIndex, analyze, query_terms
 # Words that say what form the answer takes ("how many", "what year", "the name of", "what type
 # of"), not what it is about: searched, but a finding is not judged on containing them.
 FORM_WORDS = frozenset(analyze("many much name named called type kind year years long"))
-# Lowercase words of five letters or more: shorter words have too many near neighbours ("cars" →
-# "care"), and a capitalised word is usually a name the reports simply do not hold ("Warsaw").
+# Words of five letters or more: shorter words have too many near neighbours ("cars" → "care").
 _TOKEN = re.compile(TOKEN)
-_WORD = re.compile(r"(?<![\w'’])[^\W\d_A-Z][^\W\d_]{4,}(?![\w'’])")
+_WORD = re.compile(r"(?<![\w'’])[^\W\d_]{5,}(?![\w'’])")
 
 
 @dataclass
@@ -35,19 +34,24 @@ class PreparedQuery:
 
 
 SPELLING_MAX_LETTERS, SPELLING_MAX_WORDS, SPELLING_BUDGET_S = 30, 8, 0.03
+# Capitalised words looked up per question: a question names a person or place or two, and a
+# flood of unknown names (64 made-up ones) must not cost 8 automaton searches every time.
+SPELLING_MAX_NAMES = 2
 
 
 def split_compound(index: OpenIndex, word: str) -> str | None:
     """Return an unknown word written as one ("steelworkers") as two words the reports write apart, or None.
 
-    Of the cuts into two known words, the commonest pair that some passage writes side by side wins.
+    Of the cuts into two words the passages write, the commonest pair that some passage writes
+    side by side wins.
     """
-    cuts = []
-    for cut in range(3, len(word) - 2):  # parts of three letters or more: "pre birth"
-        first, second = analyze(word[:cut]), analyze(word[cut:])
-        if len(first) == 1 and len(second) == 1 and index.known(first[0]) and index.known(second[0]):
-            cuts.append((index.weight(first[0]) + index.weight(second[0]), cut))
-    for _weight, cut in sorted(cuts)[:3]:
+    lower = word.lower()
+    # The parts are looked up in the sorted word list, not the index: a made-up word has many
+    # cuts, and each unseen term asked of the index costs time and a place in its caches.
+    cuts = [cut for cut in range(3, len(lower) - 2)  # parts of three letters or more: "pre birth"
+            if index.writes(lower[:cut]) and index.writes(lower[cut:])]
+    ranked = sorted(cuts, key=lambda cut: sum(index.weight(t) for t in analyze(f"{lower[:cut]} {lower[cut:]}")))
+    for cut in ranked[:3]:
         if index.written_together(word[:cut], word[cut:]):
             return f"{word[:cut]} {word[cut:]}"
     return None
@@ -107,31 +111,39 @@ def number_names(own: list[str]) -> dict[str, set[str]]:
     return {term: {NUMBER_NAMES[term]} for term in own if term in NUMBER_NAMES and NUMBER_NAMES[term] not in own}
 
 
-def correct_spelling(index: OpenIndex, question: str, compounds: bool = True) -> str | None:
+def correct_spelling(index: OpenIndex, question: str, compounds: bool = True, names: bool = True) -> str | None:
     """Return the question with unknown words replaced by the closest indexed word, or None.
 
     The work is capped: words over SPELLING_MAX_LETTERS letters are never looked up (a 1,000-letter
-    "word" cost up to a second), at most SPELLING_MAX_WORDS unknown words are, and none after
-    SPELLING_BUDGET_S of this question's CPU time; the rest are searched as they are.
+    "word" cost up to a second), at most SPELLING_MAX_WORDS unknown words are (SPELLING_MAX_NAMES of
+    them capitalised), and none after SPELLING_BUDGET_S of this question's CPU time; the rest are
+    searched as they are.
     """
-    changed, looked_up = False, 0
+    changed, looked_up, names_looked_up = False, 0, 0
     # CPU time of this thread, not wall time: the budget bounds the work, and a busy machine
     # (another worker, a build) must not change which words get corrected.
     deadline = time.thread_time() + SPELLING_BUDGET_S
 
     def fix(match: re.Match[str]) -> str:
-        nonlocal changed, looked_up
+        nonlocal changed, looked_up, names_looked_up
         word = match.group()
         if len(word) > SPELLING_MAX_LETTERS or looked_up >= SPELLING_MAX_WORDS or time.thread_time() > deadline:
+            return word
+        lower = word.lower()
+        name = lower != word
+        if name and (not names or names_looked_up >= SPELLING_MAX_NAMES):
             return word
         terms = analyze(word)
         if not terms or any(index.known(t) for t in terms):
             return word
         looked_up += 1
+        names_looked_up += name
         # One edit, or two when they swap neighbouring letters ("brith" → "birth"), with the first
-        # letter kept: looser settings turn unanswerable questions into wrong answers.
-        found = index.corrector.suggest(word, limit=1, maxdist=1, prefix=1)
-        if not found:
+        # letter kept: looser settings turn unanswerable questions into wrong answers. A capitalised
+        # word is often a name the reports do not hold ("Warsaw"), so it gets the one edit only
+        # ("Gospic" → "Gospić", "Niagra" → "Niagara").
+        found = index.corrector.suggest(lower, limit=1, maxdist=1, prefix=1)
+        if not found and not name:
             found = [w for w in index.corrector.suggest(word, limit=5, maxdist=2, prefix=1)
                      if sorted(w) == sorted(word)][:1]
         if not found and compounds:  # no near spelling: perhaps two known words written as one
@@ -139,7 +151,7 @@ def correct_spelling(index: OpenIndex, question: str, compounds: bool = True) ->
         if not found:
             return word
         changed = True
-        return found[0]
+        return found[0][0].upper() + found[0][1:] if name and found[0][0].islower() else found[0]
 
     corrected = _WORD.sub(fix, question)
     return corrected if changed else None
@@ -219,7 +231,7 @@ def synonym_weight(index: OpenIndex, source: str, synonyms: set[str], ranking: R
 def prepare_query(index: OpenIndex, question: str, history: list[str] | None = None,
                   groups: tuple[tuple[Entry, ...], ...] = (), ranking: Ranking = RANKING) -> PreparedQuery:
     """Turn a question (and the conversation so far) into weighted search terms."""
-    corrected = correct_spelling(index, question, ranking.compounds) if ranking.spelling else None
+    corrected = correct_spelling(index, question, ranking.compounds, ranking.spelling_names) if ranking.spelling else None
     text = corrected or question
     own = query_terms(text)
     context = [t for q in (history or [])[-ranking.history_depth:] for t in query_terms(q) if t not in own]

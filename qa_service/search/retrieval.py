@@ -134,6 +134,12 @@ class OpenIndex:
         """Return a spelling corrector over the unstemmed words of the reports."""
         return ListCorrector(read_words(self.path))
 
+    def writes(self, word: str) -> bool:
+        """Return True if some passage writes this word (lowercase, unstemmed)."""
+        words = self.corrector.wordlist  # sorted, and loaded for spelling anyway
+        at = bisect_left(words, word)
+        return at < len(words) and words[at] == word
+
     def starts_a_word(self, letters: str) -> bool:
         """Return True if some passage writes a word beginning with these letters (lowercase, unstemmed)."""
         words = self.corrector.wordlist  # sorted, and loaded for spelling anyway
