@@ -71,6 +71,7 @@ ABLATIONS: list[tuple[str, Ranking, tuple | None]] = [
     ("numbers in figures not matched to their names (\"5\" / \"five\")", replace(RANKING, numbers=False), None),
     ("findings after the first held to the first's bar (further_coverage = min_coverage)",
      replace(RANKING, further_coverage=RANKING.min_coverage), None),
+    ("findings after the first not cut by score (further_share 0)", replace(RANKING, further_share=0.0), None),
     ("no thesaurus", RANKING, ()),
 ]
 
@@ -84,6 +85,7 @@ class Run:
     first_ok: list[bool] = field(default_factory=list)  # first finding holds a gold answer
     ms: list[float] = field(default_factory=list)
     refused: list[bool] = field(default_factory=list)  # served only: no findings
+    listed: list[int] = field(default_factory=list)  # served only: findings in each answer
 
 
 @dataclass
@@ -98,6 +100,7 @@ class Metrics:
     p95_ms: float
     refused_answerable: float | None = None
     refused_unanswerable: float | None = None
+    listed: float | None = None  # mean findings per answered question: how long a list users read
 
 
 def share(flags: list[bool]) -> float:
@@ -121,6 +124,8 @@ def metrics(run: Run, questions: list[Question]) -> Metrics:
     if run.refused:
         m.refused_answerable = share([run.refused[i] for i in ans])
         m.refused_unanswerable = share([run.refused[i] for i in una]) if una else None
+        answered = [n for n in run.listed if n]
+        m.listed = sum(answered) / len(answered) if answered else 0.0
     return m
 
 
@@ -142,6 +147,7 @@ def run_served(index: OpenIndex, questions: list[Question], ranking: Ranking = R
         run.ranks.append(rank_of(q.gold, cited))
         run.first_ok.append(bool(reply.findings) and holds_answer(reply.findings[0].text, q.answers))
         run.refused.append(not reply.found)
+        run.listed.append(len(reply.findings))
     return run
 
 
@@ -242,12 +248,14 @@ def print_corpus(res: CorpusResult) -> None:
     """Print one corpus's table (Markdown), with the peers as ratios of the served service."""
     print(f"\n### {res.name}: {res.passages:,} passages; {res.questions:,} of {res.total_questions:,} questions "
           f"({res.answerable:,} answerable); index built in {res.build_s:.1f} s\n")
-    print("| system | R@1 | R@5 | MRR@10 | Finding@1 | median ms | p95 ms | refused (answerable) | refused (unanswerable) |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    print("| system | R@1 | R@5 | MRR@10 | Finding@1 | median ms | p95 ms | refused (answerable) | refused (unanswerable) "
+          "| findings per answer |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for name, m in res.rows.items():
         bold = "**" if name == "served" else ""
+        listed = f"{m.listed:.1f}" if m.listed is not None else "n/a"
         print(f"| {bold}{name}{bold} | {m.r1:.3f} | {m.r5:.3f} | {m.mrr:.3f} | {m.f1:.3f} | {m.median_ms:.2f} | "
-              f"{m.p95_ms:.2f} | {pct(m.refused_answerable)} | {pct(m.refused_unanswerable)} |")
+              f"{m.p95_ms:.2f} | {pct(m.refused_answerable)} | {pct(m.refused_unanswerable)} | {listed} |")
     s = res.rows["served"]
     ratios = "; ".join(f"{name} R@1 {s.r1 / m.r1:.3f}×, MRR {s.mrr / m.mrr:.3f}×, Finding@1 {s.f1 / m.f1:.3f}×, "
                        f"median time {s.median_ms / m.median_ms:.1f}×"
@@ -273,14 +281,16 @@ def ablations(corpora: dict[str, tuple[OpenIndex, list[Question]]], base: dict[s
     heads = [f"{n} {m}" for n in names for m in ("R@1", "MRR", "F@1")]
     if any(base[n].refused_unanswerable is not None for n in names):
         heads += [f"{n} refused ans/unans" for n in names if base[n].refused_unanswerable is not None]
+    heads.append("findings per answer (" + " / ".join(names) + ")")
     print("| feature off | " + " | ".join(heads) + " |")
     print("| --- |" + " ---: |" * len(heads))
     base_cells = [f"{v:.3f}" for n in names for v in (base[n].r1, base[n].mrr, base[n].f1)]
     base_cells += [f"{pct(base[n].refused_answerable)} / {pct(base[n].refused_unanswerable)}"
                    for n in names if base[n].refused_unanswerable is not None]
+    base_cells.append(" / ".join(f"{base[n].listed:.1f}" for n in names))
     print("| (full service) | " + " | ".join(base_cells) + " |")
     for label, ranking, groups in ABLATIONS:
-        cells, refusals = [], []
+        cells, refusals, listed = [], [], []
         for n in names:
             index, questions = corpora[n]
             m = metrics(run_served(index, questions, ranking, groups, label=f"{n}: {label}"), questions)
@@ -288,7 +298,8 @@ def ablations(corpora: dict[str, tuple[OpenIndex, list[Question]]], base: dict[s
             cells += [f"{100 * (m.r1 - b.r1):+.1f}", f"{100 * (m.mrr - b.mrr):+.1f}", f"{100 * (m.f1 - b.f1):+.1f}"]
             if b.refused_unanswerable is not None:
                 refusals.append(f"{pct(m.refused_answerable)} / {pct(m.refused_unanswerable)}")
-        print(f"| {label} | " + " | ".join(cells + refusals) + " |", flush=True)
+            listed.append(f"{m.listed:.1f}")
+        print(f"| {label} | " + " | ".join(cells + refusals + [" / ".join(listed)]) + " |", flush=True)
 
 
 def stage(label: str, timings: dict[str, float], work: Callable[[], object]) -> object:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from qa_service.answering.answer import NOT_FOUND, QuestionError, ask, best_unit
+from qa_service.answering.ranking import RANKING
 from qa_service.answering.sentences import sentence_spans, units
 from qa_service.answering.thesaurus import ThesaurusError, load, parse
 
@@ -168,6 +171,20 @@ def test_limit_and_report_filter(bundled) -> None:
     assert len(ask(bundled, "young people", limit=1).findings) == 1
     related = ask(bundled, "young people", reports=["ages-of-concern-related"])
     assert related.found and {f.citation.report_id for f in related.findings} == {"ages-of-concern-related"}
+
+
+def test_the_findings_list_ends_where_passages_stop_being_about_the_question(bundled) -> None:
+    # Every passage of the report holds "serious case reviews" through its title; the catalogue
+    # record's date and the publisher line say nothing about how many were evaluated.
+    answer = ask(bundled, "How many serious case reviews were evaluated?", limit=10)
+    assert "482 serious case reviews" in answer.findings[0].text
+    assert not any("Date of publication" in f.passage or f.passage.startswith("Published by") for f in answer.findings)
+    best = answer.findings[0].score
+    assert all(f.score >= 0.3 * best for f in answer.findings[1:])
+    # Without the cut the same question lists them, so the check above is not vacuous.
+    loose = ask(bundled, "How many serious case reviews were evaluated?", limit=10,
+                ranking=replace(RANKING, further_share=0.0))
+    assert any("Date of publication" in f.passage for f in loose.findings)
 
 
 def test_history_steers_a_follow_up_without_its_own_words(bundled) -> None:

@@ -331,10 +331,13 @@ def ask(index: OpenIndex, question: str, limit: int = 5, history: list[str] | No
     several = asks_for_several(question)
     for candidate in ranked:
         # The first finding must cover enough of the question to answer it; the ones after it
-        # stand beside an answer already given, so a lower bar lets a near miss still be seen.
+        # stand beside an answer already given, so a lower bar lets a near miss still be seen,
+        # but one scoring far below the first is no longer about the question.
         if candidate.support < (ranking.further_coverage if findings else ranking.min_coverage):
             continue
         hit = candidate.hit
+        if findings and hit.score < ranking.further_share * findings[0].score:
+            continue
         if hit.passage.id in shown:
             repeated = True
             continue
