@@ -7,6 +7,7 @@ from dataclasses import replace
 import pytest
 
 from qa_service.answering.answer import NOT_FOUND, QuestionError, ask, best_unit
+from qa_service.answering.query import prepare_query
 from qa_service.answering.ranking import RANKING
 from qa_service.answering.sentences import sentence_spans, units
 from qa_service.answering.thesaurus import ThesaurusError, load, parse
@@ -98,6 +99,23 @@ def test_synonyms_rank_below_literal_matches(bundled) -> None:
     groups = parse("fathers, marginalised")  # a deliberately odd pair, to test the ordering
     answer = ask(bundled, "What about fathers?", groups=groups)
     assert "fathers" in answer.findings[0].text and answer.expanded_terms == ["marginalised"]
+
+
+def test_a_synonym_of_several_words_counts_only_when_all_its_words_are_there(bundled) -> None:
+    # "LSCBs" stands for "Local Safeguarding Children Board": a passage holding only "children"
+    # (the related publications, the subject headings) does not hold it.
+    answer = ask(bundled, "What did the LSCBs say about fathers?", limit=10)
+    passages = [f.passage for f in answer.findings]
+    assert any("the role of the fathers had been marginalised" in p for p in passages)
+    assert all("Local Safeguarding Children Boards" in p or "fathers" in p for p in passages), passages
+
+
+def test_a_synonym_of_several_words_weighs_one_synonym_not_one_per_word(bundled) -> None:
+    query = prepare_query(bundled, "What did the LSCBs say about fathers?", groups=load())
+    phrase = sum(query.boosts[t] for t in ("local", "safeguard", "children", "board"))
+    # "LSCBs" is in no report, so its one synonym carries the word's full weight, shared between
+    # the synonym's four words (it was 4 x 0.4, outweighing "fathers").
+    assert phrase == pytest.approx(query.boosts["father"])
 
 
 def test_lowercase_words_do_not_trigger_acronyms(bundled) -> None:

@@ -9,7 +9,14 @@ from typing import NamedTuple
 
 from qa_service.answering import thesaurus
 from qa_service.answering.cues import expected_answer, satisfies
-from qa_service.answering.query import PreparedQuery, prepare_query, synonym_weight
+from qa_service.answering.query import (
+    Phrase,
+    PreparedQuery,
+    holds,
+    phrase_terms,
+    prepare_query,
+    synonym_weight,
+)
 from qa_service.answering.ranking import RANKING, Ranking
 from qa_service.answering.sentences import units
 from qa_service.answering.statements import asks_for_several, complete
@@ -136,7 +143,7 @@ def best_unit(passage: str, weights: dict[str, float], cue: re.Pattern[str] | No
     return best
 
 
-def sentence_share(passage: str, weights: dict[str, float], aliases: dict[str, set[str]] | None = None,
+def sentence_share(passage: str, weights: dict[str, float], aliases: dict[str, set[Phrase]] | None = None,
                    whole: bool = False, context: frozenset[str] = frozenset()) -> float:
     """Return the largest share of the question's weight found inside one sentence or clause.
 
@@ -149,11 +156,11 @@ def sentence_share(passage: str, weights: dict[str, float], aliases: dict[str, s
     always = context & wanted
     # Set operations, not a loop over the question's words per sentence: every candidate's every
     # sentence is scored on every question (a fifth of answering time before).
-    related = [(t, set(syn)) for t, syn in (aliases or {}).items() if t in wanted]
+    related = [(t, syn) for t, syn in (aliases or {}).items() if t in wanted]
     best = 0.0
     for terms in unit_terms(passage, whole).terms:
         inside = (wanted & terms.keys()) | always
-        inside.update(t for t, syn in related if t not in inside and not syn.isdisjoint(terms))
+        inside.update(t for t, syn in related if t not in inside and holds(terms, syn))
         best = max(best, sum(weights[t] for t in inside))
     return best / total
 
@@ -177,9 +184,9 @@ def citation(hit: Hit) -> Citation:
                     p.in_section)
 
 
-def coverage(hit: Hit, weights: dict[str, float], aliases: dict[str, set[str]] | None = None,
+def coverage(hit: Hit, weights: dict[str, float], aliases: dict[str, set[Phrase]] | None = None,
              context_credit: float = RANKING.context_credit, named: frozenset[str] = frozenset()) -> float:
-    """Return the share of the question's weight that a passage matches (a synonym counts).
+    """Return the share of the question's weight that a passage matches (a synonym, all its words, counts).
 
     A word found only in the report's title or the section heading counts for `context_credit`,
     unless the question uses it to name a report (`named`): then the passage, being part of the
@@ -189,10 +196,10 @@ def coverage(hit: Hit, weights: dict[str, float], aliases: dict[str, set[str]] |
     aliases = aliases or {}
     got = 0.0
     for term, weight in weights.items():
-        names = {term} | aliases.get(term, set())
-        if names & hit.in_text:
+        synonyms = aliases.get(term, set())
+        if term in hit.in_text or holds(hit.in_text, synonyms):
             got += weight
-        elif names & hit.matched:
+        elif term in hit.matched or holds(hit.matched, synonyms):
             got += (1.0 if term in named else context_credit) * weight
     return got / total if total else 0.0
 
@@ -244,7 +251,7 @@ class Ranked:
 
 
 def rerank(hits: list[Hit], weights: dict[str, float], cue: re.Pattern[str] | None,
-           aliases: dict[str, set[str]] | None = None, ranking: Ranking = RANKING,
+           aliases: dict[str, set[Phrase]] | None = None, ranking: Ranking = RANKING,
            named: frozenset[str] = frozenset(), pairs: list[tuple[str, str, float]] | None = None) -> list[Ranked]:
     """Reorder BM25's hits by how much of the question each covers, in all and in one sentence."""
     def adjusted(hit: Hit) -> Ranked:
@@ -323,12 +330,19 @@ def ask(index: OpenIndex, question: str, limit: int = 5, history: list[str] | No
     # Synonyms help pick the clause too, at the weight they were searched with.
     # Words naming the report are left out: every sentence of that report is about them.
     asked = {t: w for t, w in query.weights.items() if t not in query.named} or query.weights
-    unit_weights = {t: asked[src] * synonym_weight(index, src, syn, ranking)
-                    for src, syn in query.aliases.items() if src in asked for t in syn} | asked
+    unit_weights = {t: asked[src] * synonym_weight(index, src, syn, ranking) * part
+                    for src, syn in query.aliases.items() if src in asked
+                    for t, part in phrase_terms(syn).items()} | asked
     findings: list[Finding] = []
     seen: set[str] = set()
     repeated = False
     several = asks_for_several(question)
+    # The first finding is the best passage that meets the bar; passages ranked above it that
+    # missed it can still follow it, under the lower bar for the rest of the list.
+    lead = next((n for n, r in enumerate(ranked)
+                 if r.support >= ranking.min_coverage and r.hit.passage.id not in shown), None)
+    if lead is not None:
+        ranked = [ranked[lead], *ranked[:lead], *ranked[lead + 1:]]
     for candidate in ranked:
         # The first finding must cover enough of the question to answer it; the ones after it
         # stand beside an answer already given, so a lower bar lets a near miss still be seen,

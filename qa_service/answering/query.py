@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -20,6 +21,23 @@ _TOKEN = re.compile(TOKEN)
 _WORD = re.compile(r"(?<![\w'’])[^\W\d_]{5,}(?![\w'’])")
 
 
+Phrase = tuple[str, ...]  # a synonym's index terms, in order
+
+
+def phrase_terms(phrases: set[Phrase]) -> dict[str, float]:
+    """Return each term of the synonyms with its share of one synonym's weight (1 / words)."""
+    shares: dict[str, float] = {}
+    for phrase in phrases:
+        for term in phrase:
+            shares[term] = max(shares.get(term, 0.0), 1.0 / len(phrase))
+    return shares
+
+
+def holds(terms: Collection[str], phrases: set[Phrase]) -> bool:
+    """Return whether `terms` hold every word of at least one of the synonyms."""
+    return any(all(t in terms for t in phrase) for phrase in phrases)
+
+
 @dataclass
 class PreparedQuery:
     """Everything the answer step needs to know about a question."""
@@ -27,7 +45,8 @@ class PreparedQuery:
     terms: list[str]                                   # the question's own index terms
     weights: dict[str, float]                          # terms a finding is judged on → weight
     boosts: dict[str, float]                           # every term searched → boost
-    aliases: dict[str, set[str]] = field(default_factory=dict)  # own term → synonym terms
+    # own term → its synonyms, each the tuple of its terms ("LSCB" → local safeguard children board)
+    aliases: dict[str, set[Phrase]] = field(default_factory=dict)
     expanded_terms: list[str] = field(default_factory=list)
     did_you_mean: str | None = None
     named: frozenset[str] = frozenset()               # judged terms that name a report
@@ -182,11 +201,11 @@ def _matches(entry: Entry, question: str, sequence: list[str], present: set[str]
     return bool(terms) and terms[0] in present and _contains(sequence, list(terms))
 
 
-def expand(question: str, own: list[str], groups: tuple[tuple[Entry, ...], ...]) -> tuple[dict[str, set[str]], list[str]]:
-    """Return synonyms for the question's words: own term → synonym terms, and the synonyms' words."""
+def expand(question: str, own: list[str], groups: tuple[tuple[Entry, ...], ...]) -> tuple[dict[str, set[Phrase]], list[str]]:
+    """Return synonyms for the question's words: own term → synonyms' terms, and the synonyms' words."""
     sequence = analyze(question)
     present = set(sequence)
-    aliases: dict[str, set[str]] = {}
+    aliases: dict[str, set[Phrase]] = {}
     shown: list[str] = []
     for group in groups:
         matched = [e for e in group if _matches(e, question, sequence, present)]
@@ -197,12 +216,12 @@ def expand(question: str, own: list[str], groups: tuple[tuple[Entry, ...], ...])
         # is the term the synonyms stand in for.
         sources |= {t for e in matched if e.acronym for form in _acronym_forms(e, question) for t in analyze(form)}
         for other in group:
-            extra = [t for t in _entry_terms(other.text) if t not in own]
+            extra = tuple(t for t in _entry_terms(other.text) if t not in own)
             if other in matched or not extra:
                 continue
             shown.append(other.text)
             for source in sources:
-                aliases.setdefault(source, set()).update(extra)
+                aliases.setdefault(source, set()).add(extra)
     return aliases, list(dict.fromkeys(shown))
 
 
@@ -216,12 +235,14 @@ def report_names(index: OpenIndex, question: str) -> set[str]:
     return named
 
 
-def synonym_weight(index: OpenIndex, source: str, synonyms: set[str], ranking: Ranking) -> float:
-    """Return the weight of a word's synonym terms, relative to the word's own.
+def synonym_weight(index: OpenIndex, source: str, synonyms: set[Phrase], ranking: Ranking) -> float:
+    """Return the weight of one of a word's synonyms, relative to the word's own.
 
     A synonym weighs below the question's own word, unless that word is in no report at all
     ("dads"): then the synonyms ("fathers") are the only way to match it and share its full
-    weight between their terms, so a three-word expansion does not outweigh the rest of the question.
+    weight, so three synonyms do not outweigh the rest of the question. A synonym of several
+    words splits its weight between them (`phrase_terms`): "Local Safeguarding Children Board"
+    for "LSCBs" weighs one synonym, not four.
     """
     if index.known(source) or not synonyms:
         return ranking.expansion_weight
@@ -249,13 +270,16 @@ def prepare_query(index: OpenIndex, question: str, history: list[str] | None = N
     aliases, shown = expand(text, own, groups) if own else ({}, [])
     if ranking.compounds and own:
         for term, joined in joined_words(index, text, own).items():
-            aliases.setdefault(term, set()).update(joined)
+            aliases.setdefault(term, set()).update((w,) for w in joined)
     if ranking.numbers:
         for term, name in number_names(own).items():
-            aliases.setdefault(term, set()).update(name)
+            aliases.setdefault(term, set()).update((w,) for w in name)
+    searched = set(boosts)
     for source, synonyms in aliases.items():
         weight = synonym_weight(index, source, synonyms, ranking)
-        boosts |= {t: weight for t in synonyms if t not in boosts}
+        for term, part in phrase_terms(synonyms).items():
+            if term not in searched:
+                boosts[term] = max(boosts.get(term, 0.0), weight * part)
     weights = {t: index.weight(t) for t in judged}
     named_judged = frozenset(named) & weights.keys() if ranking.report_names == "context" else frozenset()
     return PreparedQuery(own, weights, boosts, aliases, shown, corrected, named_judged)
