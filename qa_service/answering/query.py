@@ -240,7 +240,7 @@ def synonym_weight(index: OpenIndex, source: str, synonyms: set[Phrase], ranking
 
     A synonym weighs below the question's own word, unless that word is in no report at all
     ("dads"): then the synonyms ("fathers") are the only way to match it and share its full
-    weight, so three synonyms do not outweigh the rest of the question. A synonym of several
+    weight (each keeping at least `expansion_weight`). A synonym of several
     words splits its weight between them (`phrase_terms`): "Local Safeguarding Children Board"
     for "LSCBs" weighs one synonym, not four.
     """

@@ -22,7 +22,8 @@ class Ranking:
     # Findings after the first need only this share: they sit below an answer that met
     # `min_coverage`. As served (3,500 SQuAD, all WikiQA and SelQA dev), against 0.45: MRR@10 +0.5,
     # +1.2, +0.1 points and R@1 unchanged at 0.3; 0.4 / 0.35 gave less, 0.2 little more. With
-    # `further_share` below: +0.4, +1.2, +0.1 for about half a finding more per answer.
+    # `further_share` below (bench-quality at f313384): +0.5, +1.1, +0.3 for about half a finding
+    # more per answer.
     further_coverage: float = 0.3
     # ... and at least this share of the first finding's score, so the list ends where the
     # passages stop being about the question. As served (3,500 SQuAD, all WikiQA and SelQA dev),
