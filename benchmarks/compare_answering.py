@@ -23,6 +23,8 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+# Not imported from quality.py: that imports qa_service from this checkout, and each side must
+# import it from the checkout it times.
 DEFAULT_INDEX = HERE / "out" / "quality-squad-index"
 DEFAULT_SQUAD = HERE.parent.parent / "shared" / "data" / "squad-dev-v1.1.json"
 

@@ -12,10 +12,11 @@ from qa_service.answering.cues import expected_answer, satisfies
 from qa_service.answering.query import (
     Phrase,
     PreparedQuery,
-    holds,
+    Synonyms,
     phrase_terms,
     prepare_query,
     synonym_weight,
+    synonyms_of,
 )
 from qa_service.answering.ranking import RANKING, Ranking
 from qa_service.answering.sentences import units
@@ -143,7 +144,7 @@ def best_unit(passage: str, weights: dict[str, float], cue: re.Pattern[str] | No
     return best
 
 
-def sentence_share(passage: str, weights: dict[str, float], aliases: dict[str, set[Phrase]] | None = None,
+def sentence_share(passage: str, weights: dict[str, float], synonyms: dict[str, Synonyms] | None = None,
                    whole: bool = False, context: frozenset[str] = frozenset()) -> float:
     """Return the largest share of the question's weight found inside one sentence or clause.
 
@@ -156,11 +157,11 @@ def sentence_share(passage: str, weights: dict[str, float], aliases: dict[str, s
     always = context & wanted
     # Set operations, not a loop over the question's words per sentence: every candidate's every
     # sentence is scored on every question (a fifth of answering time before).
-    related = [(t, syn) for t, syn in (aliases or {}).items() if t in wanted]
+    related = [(t, syn) for t, syn in (synonyms or {}).items() if t in wanted]
     best = 0.0
     for terms in unit_terms(passage, whole).terms:
         inside = (wanted & terms.keys()) | always
-        inside.update(t for t, syn in related if t not in inside and holds(terms, syn))
+        inside.update(t for t, syn in related if t not in inside and syn.held_by(terms))
         best = max(best, sum(weights[t] for t in inside))
     return best / total
 
@@ -184,7 +185,7 @@ def citation(hit: Hit) -> Citation:
                     p.in_section)
 
 
-def coverage(hit: Hit, weights: dict[str, float], aliases: dict[str, set[Phrase]] | None = None,
+def coverage(hit: Hit, weights: dict[str, float], synonyms: dict[str, Synonyms] | None = None,
              context_credit: float = RANKING.context_credit, named: frozenset[str] = frozenset()) -> float:
     """Return the share of the question's weight that a passage matches (a synonym, all its words, counts).
 
@@ -193,13 +194,13 @@ def coverage(hit: Hit, weights: dict[str, float], aliases: dict[str, set[Phrase]
     report named, holds it in full.
     """
     total = sum(weights.values())
-    aliases = aliases or {}
+    synonyms = synonyms or {}
     got = 0.0
     for term, weight in weights.items():
-        synonyms = aliases.get(term, set())
-        if term in hit.in_text or holds(hit.in_text, synonyms):
+        other = synonyms.get(term)
+        if term in hit.in_text or (other is not None and other.held_by(hit.in_text)):
             got += weight
-        elif term in hit.matched or holds(hit.matched, synonyms):
+        elif term in hit.matched or (other is not None and other.held_by(hit.matched)):
             got += (1.0 if term in named else context_credit) * weight
     return got / total if total else 0.0
 
@@ -254,14 +255,16 @@ def rerank(hits: list[Hit], weights: dict[str, float], cue: re.Pattern[str] | No
            aliases: dict[str, set[Phrase]] | None = None, ranking: Ranking = RANKING,
            named: frozenset[str] = frozenset(), pairs: list[tuple[str, str, float]] | None = None) -> list[Ranked]:
     """Reorder BM25's hits by how much of the question each covers, in all and in one sentence."""
+    synonyms = {t: synonyms_of(s) for t, s in (aliases or {}).items()}
+
     def adjusted(hit: Hit) -> Ranked:
-        covered = coverage(hit, weights, aliases, ranking.context_credit, named)
+        covered = coverage(hit, weights, synonyms, ranking.context_credit, named)
         # Coordination: a passage matching all of the question beats one repeating part of it,
         # and one whose matches sit together in a sentence beats one that scatters them.
         factor = covered ** ranking.coordination
         context = named & (hit.matched - hit.in_text)  # the report's name, from its title
         whole = is_statement(hit.passage)
-        factor *= 1 + ranking.sentence_boost * sentence_share(hit.passage.text, weights, aliases, whole, context)
+        factor *= 1 + ranking.sentence_boost * sentence_share(hit.passage.text, weights, synonyms, whole, context)
         if satisfies(cue, hit.passage.text):
             factor *= 1 + ranking.cue_boost
         if ranking.proximity_boost and pairs:

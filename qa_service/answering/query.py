@@ -33,9 +33,22 @@ def phrase_terms(phrases: set[Phrase]) -> dict[str, float]:
     return shares
 
 
-def holds(terms: Collection[str], phrases: set[Phrase]) -> bool:
-    """Return whether `terms` hold every word of at least one of the synonyms."""
-    return any(all(t in terms for t in phrase) for phrase in phrases)
+@dataclass(frozen=True)
+class Synonyms:
+    """A word's synonyms as the rerank tests them: one-word ones as a set, longer ones as phrases."""
+
+    words: frozenset[str]
+    phrases: tuple[Phrase, ...]
+
+    def held_by(self, terms: Collection[str]) -> bool:
+        """Return whether `terms` hold one of the synonyms: a one-word one, or every word of a longer one."""
+        # A set test first: it runs for every sentence of every candidate, and most synonyms are one word.
+        return not self.words.isdisjoint(terms) or any(all(t in terms for t in p) for p in self.phrases)
+
+
+def synonyms_of(phrases: set[Phrase]) -> Synonyms:
+    """Return the synonyms in the form the rerank tests them."""
+    return Synonyms(frozenset(p[0] for p in phrases if len(p) == 1), tuple(p for p in phrases if len(p) > 1))
 
 
 @dataclass
